@@ -1,0 +1,1 @@
+"""Shared contract of Trifecta: events, enums, stream names, bus and service runner."""
