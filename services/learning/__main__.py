@@ -1,0 +1,7 @@
+from libs.common.service import run
+from services.learning.app import NAME, build
+from services.learning.config import LearningSettings
+
+if __name__ == "__main__":
+    settings = LearningSettings()
+    run(lambda: build(settings), NAME, settings)
