@@ -1,0 +1,5 @@
+import sys
+
+from trifecta.cli import main
+
+sys.exit(main())
