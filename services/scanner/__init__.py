@@ -1,0 +1,1 @@
+"""Scanner service: finds cross-venue arbitrage and forex signals in market data."""

@@ -1,0 +1,7 @@
+from libs.common.service import run
+from services.scanner.app import NAME, build
+from services.scanner.config import ScannerSettings
+
+if __name__ == "__main__":
+    settings = ScannerSettings()
+    run(lambda: build(settings), NAME, settings)
