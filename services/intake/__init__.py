@@ -1,0 +1,1 @@
+"""Intake: replays recorded venue data and publishes market data events."""

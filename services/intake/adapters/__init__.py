@@ -1,0 +1,1 @@
+"""File adapters: recorded venue files in, typed raw records out."""

@@ -1,0 +1,1 @@
+"""Pure intake logic: exact order books, bar building, replay ordering and pacing."""
