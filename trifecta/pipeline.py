@@ -175,7 +175,7 @@ class Pipeline:
                 rows = rows[1:]
             if not rows:
                 return
-            for entry_id, fields in rows:
+            for _entry_id, fields in rows:
                 yield decode(fields[FIELD.decode()] if FIELD.decode() in fields
                              else fields[FIELD])
             last = rows[-1][0].decode()

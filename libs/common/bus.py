@@ -1,7 +1,7 @@
 """The Redis Streams bus: publish, consume in a group, claim, dead-letter.
 
-Written on redis-py directly rather than faststream (see docs/decisions/001-own-bus-on-redis-py.md): we
-need to read our own PEL on restart, claim and read new entries in one loop, survive a lost
+Written on redis-py directly rather than faststream (docs/decisions/001-own-bus-on-redis-py.md):
+we need to read our own PEL on restart, claim and read new entries in one loop, survive a lost
 group, and publish a batch's outputs and acks in one MULTI.
 
 Delivery contract (ARCHITECTURE.md "Delivery"):

@@ -1,10 +1,10 @@
 """Every enum of the product. Values are the wire form."""
 from __future__ import annotations
 
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     PENDING = "PENDING"
     OPEN = "OPEN"
     FILLED = "FILLED"
@@ -14,14 +14,14 @@ class OrderStatus(str, Enum):
     EXPIRED = "EXPIRED"
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     MARKET = "MARKET"
     LIMIT = "LIMIT"
     STOP = "STOP"
     STOP_LIMIT = "STOP_LIMIT"
 
 
-class OrderSide(str, Enum):
+class OrderSide(StrEnum):
     BUY = "BUY"
     SELL = "SELL"
     LONG = "LONG"
@@ -33,7 +33,7 @@ class OrderSide(str, Enum):
         return 1 if self in (OrderSide.BUY, OrderSide.LONG) else -1
 
 
-class RouteType(str, Enum):
+class RouteType(StrEnum):
     TWO_HOP = "TWO_HOP"
     THREE_HOP = "THREE_HOP"
     FOUR_HOP = "FOUR_HOP"
@@ -51,7 +51,7 @@ class ChainId(IntEnum):
     FANTOM = 250
 
 
-class TokenType(str, Enum):
+class TokenType(StrEnum):
     NATIVE = "NATIVE"
     BRIDGED = "BRIDGED"
     WRAPPED = "WRAPPED"
@@ -59,20 +59,20 @@ class TokenType(str, Enum):
     SYNTHETIC = "SYNTHETIC"
 
 
-class Engine(str, Enum):
+class Engine(StrEnum):
     ARBITRAGE = "ARBITRAGE"
     FOREX = "FOREX"
     BINARY = "BINARY"
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     DEMO = "DEMO"
     PAPER = "PAPER"
     SHADOW = "SHADOW"
     LIVE = "LIVE"
 
 
-class DenialReason(str, Enum):
+class DenialReason(StrEnum):
     """Why the risk gate refused an opportunity. Each is a named, countable outcome."""
 
     KILL_SWITCH = "KILL_SWITCH"
@@ -83,13 +83,13 @@ class DenialReason(str, Enum):
     POLICY_DISABLED = "POLICY_DISABLED"
 
 
-class HealthState(str, Enum):
+class HealthState(StrEnum):
     RUNNING = "RUNNING"
     DEGRADED = "DEGRADED"
     FAULTED = "FAULTED"
 
 
-class InstrumentKind(str, Enum):
+class InstrumentKind(StrEnum):
     """How an instrument's size is quoted; decides how a quantity converts to base units."""
 
     SPOT = "SPOT"  # size in base asset

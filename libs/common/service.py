@@ -149,7 +149,7 @@ class Service:
                 continue
             try:
                 await asyncio.wait_for(asyncio.shield(task), 10)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 task.cancel()
             except Exception:
                 pass

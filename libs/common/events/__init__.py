@@ -42,7 +42,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PolicyUpdated,
 )
 
-AnyEvent = Annotated[Union[EVENT_TYPES], Field(discriminator="kind")]  # type: ignore[valid-type]
+AnyEvent = Annotated[Union[EVENT_TYPES], Field(discriminator="kind")]  # type: ignore[valid-type]  # noqa: UP007
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(AnyEvent)
 
 

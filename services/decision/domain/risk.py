@@ -103,7 +103,8 @@ class RiskGate:
                         f"policy v{policy.version} disables {opp.strategy}")
         if age > lim.max_quote_age_ns:
             return deny(DenialReason.STALE_QUOTE,
-                        f"oldest quote {age / 1e6:.1f} ms old > {lim.max_quote_age_ns / 1e6:.0f} ms")
+                        f"oldest quote {age / 1e6:.1f} ms old > "
+                        f"{lim.max_quote_age_ns / 1e6:.0f} ms")
         if net_bps is not None and net_bps < lim.min_net_edge_bps:
             return deny(DenialReason.MIN_NET_EDGE,
                         f"net edge {net_bps:.2f} bps < {lim.min_net_edge_bps} bps")
