@@ -11,8 +11,9 @@ Delivery contract (ARCHITECTURE.md "Delivery"):
   dropped;
 - a handler that raises leaves the entry pending; a claimer (XAUTOCLAIM) takes over entries
   idle longer than `claim_idle_ms` from any consumer of the group, a dead replica included;
-- an entry that fails validation, or has been delivered more than `max_deliveries` times,
-  goes to the `dlq` stream with its stream, id, group, payload and reason, and is acked.
+- an entry that fails validation, that its handler rejects by raising `ValidationFailed`,
+  or that has been delivered more than `max_deliveries` times, goes to the `dlq` stream
+  with its stream, id, group, payload and reason, and is acked.
 """
 from __future__ import annotations
 
@@ -279,6 +280,10 @@ class Consumer:
             t0 = time.perf_counter()
             try:
                 produced = await self.handler(stream, event)
+            except ValidationFailed as e:  # the handler says: bad input, retrying cannot help
+                self.metrics.events_failed.labels(self.group, stream, "rejected").inc()
+                dead.append((stream, entry_id, payload, f"rejected by {self.group}: {e}"))
+                continue
             except Exception as e:
                 self.state.failed += 1
                 self.metrics.events_failed.labels(self.group, stream, "handler").inc()

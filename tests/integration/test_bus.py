@@ -208,3 +208,28 @@ async def _has_group(redis: Redis, stream: str) -> bool:
         return bool(await redis.xinfo_groups(stream))
     except Exception:
         return False
+
+
+async def test_handler_rejection_is_dead_lettered_at_once_with_its_reason(redis: Redis,
+                                                                         uid: str) -> None:
+    from libs.common.errors import ValidationFailed
+
+    stream, out = f"in-{uid}", f"out-{uid}"
+    await ensure_groups(redis, {"g": (stream,)})
+    await Publisher(redis, "t").publish(stream, denial(1))
+    attempts: list[int] = []
+
+    async def handler(s: str, e: Event) -> Sequence[Output]:
+        attempts.append(e.ts_event)
+        raise ValidationFailed("fill for unknown order ord-1")
+
+    consumer = make_consumer(redis, stream, out, handler)
+
+    async def done() -> bool:
+        return len(await dlq_entries(redis, stream)) == 1
+
+    await run_until(consumer, done)
+    (dead,) = await dlq_entries(redis, stream)
+    assert attempts == [1]
+    assert dead["reason"] == "rejected by g: fill for unknown order ord-1"
+    assert await group_backlog(redis, stream, "g") == (0, 0)

@@ -1,0 +1,1 @@
+"""Execution service: turns approved intents into orders and fills (paper or venue)."""

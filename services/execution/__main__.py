@@ -1,0 +1,7 @@
+from libs.common.service import run
+from services.execution.app import NAME, build
+from services.execution.config import ExecutionSettings
+
+if __name__ == "__main__":
+    settings = ExecutionSettings()
+    run(lambda: build(settings), NAME, settings)

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field
+
+from libs.common.settings import ServiceSettings
+from services.execution.domain.latency import LatencyModel
+from services.execution.domain.paper import DEFAULT_TAKER_FEES, PaperConfig
+
+
+class ExecutionSettings(ServiceSettings):
+    # per-venue one-way latency before an order reaches the book, in ms
+    latency_ms: dict[str, float] = Field(default_factory=dict)
+    default_latency_ms: float = Field(default=50.0, ge=0)
+    # {"BINANCE": "0.00075"}: overrides the paper venue's taker fee per venue
+    taker_fees: dict[str, Decimal] = Field(default_factory=dict)
+    book_history_s: float = Field(default=30.0, gt=0)
+
+    def paper(self) -> PaperConfig:
+        base = LatencyModel()
+        per_venue = dict(base.per_venue_ns)
+        per_venue.update({v: int(ms * 1_000_000) for v, ms in self.latency_ms.items()})
+        return PaperConfig(
+            latency=LatencyModel(per_venue_ns=per_venue,
+                                 default_ns=int(self.default_latency_ms * 1_000_000)),
+            taker_fees={**DEFAULT_TAKER_FEES, **self.taker_fees},
+            book_history_ns=int(self.book_history_s * 1e9))

@@ -1,0 +1,1 @@
+"""OMS service: order states, positions, PnL and closed trades from execution reports."""

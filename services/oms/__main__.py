@@ -1,0 +1,7 @@
+from libs.common.service import run
+from services.oms.app import NAME, build
+from services.oms.config import OmsSettings
+
+if __name__ == "__main__":
+    settings = OmsSettings()
+    run(lambda: build(settings), NAME, settings)

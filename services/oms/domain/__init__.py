@@ -1,0 +1,1 @@
+"""Pure OMS logic: order state machine, average-cost positions, the Oms aggregate. No I/O."""
