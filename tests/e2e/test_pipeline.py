@@ -144,3 +144,9 @@ def test_metrics_counters_match_the_streams(run: dict) -> None:
         for stream in streams:
             published = sum(v for (s, _), v in out.items() if s == stream)
             assert published == lengths[stream], (service, stream)
+
+
+def test_services_exit_cleanly_on_sigterm(run: dict) -> None:
+    # Runs last in this module (file order): stops the pipeline the other tests looked at.
+    codes = run["pipeline"].stop()
+    assert codes == {name: 0 for name in SERVICES}

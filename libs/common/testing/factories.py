@@ -4,12 +4,33 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from libs.common.enums import Engine, OrderSide
+from libs.common.enums import (
+    DenialReason,
+    Engine,
+    InstrumentKind,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+)
 from libs.common.events import (
     ArbitrageOpportunityDetected,
+    BarClosed,
+    BookGapDetected,
+    Bracket,
+    Event,
     ForexSignalDetected,
+    IntentLeg,
+    KillSwitchSet,
     OpportunityLeg,
+    OrderBookUpdated,
+    OrderClosed,
+    OrderDenied,
+    OrderFilled,
+    OrderIntentApproved,
+    OrderSubmitted,
+    PolicyUpdated,
     PositionUpdated,
+    ReplayFinished,
     TradeClosed,
 )
 
@@ -63,3 +84,106 @@ def trade(**kw: Any) -> TradeClosed:
         entry_price=D("1.576"), exit_price=D("1.577"), gross_pnl=D("10"), fees=D(0),
         realized_pnl=D("10"), opened_ts=0, closed_ts=1)
     return TradeClosed(**(base | kw))
+
+
+def book(**kw: Any) -> OrderBookUpdated:
+    base: dict[str, Any] = dict(
+        ts_event=1_723_161_255_208_000_000, instrument_id="BTC/USD-PERP.BINANCE_COINM",
+        venue="BINANCE_COINM", symbol="BTCUSD_PERP", instrument_kind=InstrumentKind.INVERSE,
+        base="BTC", quote="USD", contract_size=D(100), sequence=1_007_198_631_565,
+        bids=((D("61800.1"), D("12")), (D("61800.0"), D("3"))),
+        asks=((D("61800.2"), D("7")), (D("61801.5"), D("40"))), is_snapshot=False)
+    return OrderBookUpdated(**(base | kw))
+
+
+def bar(**kw: Any) -> BarClosed:
+    base: dict[str, Any] = dict(
+        ts_event=1_328_054_460_000_000_000, ts_open=1_328_054_400_000_000_000,
+        instrument_id="GBP/USD.FXCM", venue="FXCM", symbol="GBPUSD", base="GBP", quote="USD",
+        timeframe_s=60, bid_open=D("1.57597"), bid_high=D("1.57606"), bid_low=D("1.57576"),
+        bid_close=D("1.57576"), ask_open=D("1.57608"), ask_high=D("1.57610"),
+        ask_low=D("1.57585"), ask_close=D("1.57585"))
+    return BarClosed(**(base | kw))
+
+
+def gap(**kw: Any) -> BookGapDetected:
+    base: dict[str, Any] = dict(ts_event=1, instrument_id="BTC/USDT.BINANCE", expected_from=11,
+                                got_from=15, detail="U 15 != previous u 10 + 1")
+    return BookGapDetected(**(base | kw))
+
+
+def replay_finished(**kw: Any) -> ReplayFinished:
+    return ReplayFinished(**(dict(ts_event=1, source="binance", events_published=3) | kw))
+
+
+def intent(**kw: Any) -> OrderIntentApproved:
+    base: dict[str, Any] = dict(
+        ts_event=1, intent_id="int-1", opportunity_id="opp-fx-1", engine=Engine.FOREX,
+        strategy="fx_rsi_reversion", policy_version=2,
+        position_key="FOREX:GBP/USD.FXCM:int-1",
+        legs=(IntentLeg(leg_id="entry", instrument_id="GBP/USD.FXCM", side=OrderSide.BUY,
+                        order_type=OrderType.MARKET, quantity=D("10000"),
+                        base_quantity=D("10000"), limit_price=D("1.5761")),),
+        bracket=Bracket(take_profit=D("1.577"), stop_loss=D("1.5752")), notional=D("15760"),
+        expected_net_pnl=D("1.5"), signal_ts=1)
+    return OrderIntentApproved(**(base | kw))
+
+
+def denied(**kw: Any) -> OrderDenied:
+    base: dict[str, Any] = dict(ts_event=1, opportunity_id="opp-1", engine=Engine.ARBITRAGE,
+                                strategy="cross_venue_2leg", reason=DenialReason.MIN_NET_EDGE,
+                                detail="net edge -11.20 bps < 0 bps", policy_version=0,
+                                net_edge_bps=D("-11.2"))
+    return OrderDenied(**(base | kw))
+
+
+def kill_switch(**kw: Any) -> KillSwitchSet:
+    return KillSwitchSet(**(dict(ts_event=1, active=True, reason="operator") | kw))
+
+
+def submitted(**kw: Any) -> OrderSubmitted:
+    base: dict[str, Any] = dict(
+        ts_event=1, order_id="ord-1", intent_id="int-1", opportunity_id="opp-fx-1",
+        engine=Engine.FOREX, strategy="fx_rsi_reversion",
+        position_key="FOREX:GBP/USD.FXCM:int-1", instrument_id="GBP/USD.FXCM",
+        side=OrderSide.SELL, order_type=OrderType.STOP, quantity=D("10000"),
+        limit_price=None, stop_price=D("1.5752"), parent_order_id="ord-0")
+    return OrderSubmitted(**(base | kw))
+
+
+def filled(**kw: Any) -> OrderFilled:
+    base: dict[str, Any] = dict(
+        ts_event=1, fill_id="fill-1", order_id="ord-1", intent_id="int-1",
+        engine=Engine.ARBITRAGE, strategy="cross_venue_2leg",
+        position_key="ARBITRAGE:BTC:int-1", instrument_id="BTC/USDT.BINANCE",
+        side=OrderSide.BUY, price=D("61837.64"), quantity=D("0.01"), base_quantity=D("0.01"),
+        fee=D("0.6183764"), liquidity="TAKER", leaves_quantity=D("0"),
+        status=OrderStatus.FILLED, levels_taken=1, book_ts=1)
+    return OrderFilled(**(base | kw))
+
+
+def closed(**kw: Any) -> OrderClosed:
+    base: dict[str, Any] = dict(
+        ts_event=1, order_id="ord-1", intent_id="int-1", engine=Engine.ARBITRAGE,
+        strategy="cross_venue_2leg", position_key="ARBITRAGE:BTC:int-1",
+        instrument_id="BTC/USDT.BINANCE", status=OrderStatus.CANCELLED,
+        reason="insufficient depth: filled 0.004 of 0.01")
+    return OrderClosed(**(base | kw))
+
+
+def policy(**kw: Any) -> PolicyUpdated:
+    base: dict[str, Any] = dict(
+        ts_event=1, version=3, engine=Engine.FOREX, strategy="fx_rsi_reversion", enabled=True,
+        size_multiplier=D(1), trades=3, wins=2, mean_pnl=D("1.5"), ewma_pnl=D("1.2"),
+        total_pnl=D("4.5"), reason="warming up: 3/20 trades")
+    return PolicyUpdated(**(base | kw))
+
+
+# One stub per event class: the round-trip test checks this covers EVENT_TYPES.
+STUBS: dict[type[Event], Any] = {
+    OrderBookUpdated: book, BarClosed: bar, BookGapDetected: gap,
+    ReplayFinished: replay_finished, ArbitrageOpportunityDetected: arbitrage,
+    ForexSignalDetected: forex_signal, OrderIntentApproved: intent, OrderDenied: denied,
+    KillSwitchSet: kill_switch, OrderSubmitted: submitted, OrderFilled: filled,
+    OrderClosed: closed, PositionUpdated: position, TradeClosed: trade, PolicyUpdated: policy,
+}

@@ -40,16 +40,14 @@ from libs.common.events import (
     ReplayFinished,
 )
 from libs.common.identifiers import derived_id
+from libs.common.venues import DEFAULT_FEES
 from services.execution.domain.history import BarHistory, BookHistory, Lookup
 from services.execution.domain.latency import LatencyModel
 from services.execution.domain.matching import ExitKind, bracket_exit, walk_book
 
-# Binance VIP0 taker rates; FXCM charges through the spread, which the bid/ask bars carry.
+# Taker rates per venue (Binance VIP 0; FXCM charges through the spread): libs/common/venues.py.
 DEFAULT_TAKER_FEES: Mapping[str, Decimal] = MappingProxyType({
-    "BINANCE": Decimal("0.001"),
-    "BINANCE_USDM": Decimal("0.0005"),
-    "BINANCE_COINM": Decimal("0.0005"),
-    "FXCM": Decimal("0"),
+    venue: taker for venue, (taker, _maker) in DEFAULT_FEES.items()
 })
 
 KILL_SWITCH_REASON = "kill switch"

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from libs.common.errors import ConfigurationError
+from libs.common.venues import DEFAULT_FEES
 
 Liquidity = Literal["taker", "maker"]
 
@@ -27,19 +28,10 @@ class FeeRates:
         return self.taker if liquidity == "taker" else self.maker
 
 
-# Binance regular user (VIP 0) rates, no BNB discount, no maker-program rebates.
-# Source: Binance fee pages https://www.binance.com/en/fee/schedule (spot) and
-# https://www.binance.com/en/fee/futureFee (USDⓈ-M and COIN-M), VIP 0 rows, as of 2024-08
-# (the date of the recorded data); figures supplied in the scanner brief, not re-read live here.
-#   spot        taker 0.1000%  maker 0.1000%
-#   USDⓈ-M      taker 0.0500%  maker 0.0200%
-#   COIN-M      taker 0.0500%  maker 0.0200%
-# COIN-M charges the fee in the base coin on (contracts x contract_size / price); in quote
-# terms that is rate x contracts x contract_size, i.e. the same rate x quote notional.
+# Binance VIP 0 rates (source and date in libs/common/venues.py).
 BINANCE_VIP0: Mapping[str, FeeRates] = MappingProxyType({
-    "BINANCE": FeeRates(taker=Decimal("0.001"), maker=Decimal("0.001")),
-    "BINANCE_USDM": FeeRates(taker=Decimal("0.0005"), maker=Decimal("0.0002")),
-    "BINANCE_COINM": FeeRates(taker=Decimal("0.0005"), maker=Decimal("0.0002")),
+    venue: FeeRates(taker=taker, maker=maker)
+    for venue, (taker, maker) in DEFAULT_FEES.items() if venue.startswith("BINANCE")
 })
 
 RateValue = Decimal | str | int | float
