@@ -56,7 +56,8 @@ class Pipeline:
             log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (owned by the proc)
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT)
+                stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)  # Ctrl-C goes to the runner, which stops them in order
             self.ports[name] = port
         self.started = time.monotonic()
         return self
