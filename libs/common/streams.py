@@ -7,6 +7,8 @@ MD_BOOKS = "md.books"
 MD_BARS = "md.bars"
 MD_QUOTES = "md.quotes"
 MD_SIGNALS = "md.signals"
+MD_INSTRUMENTS = "md.instruments"  # markets metadata, on change
+MD_POOLS = "md.pools"  # DEX pool states
 OPPORTUNITIES = "opportunities"
 ORDERS_INTENTS = "orders.intents"
 DECISIONS_REJECTED = "decisions.rejected"
@@ -18,8 +20,8 @@ CONTROL = "control"
 DLQ = "dlq"
 
 ALL_STREAMS = (
-    MD_BOOKS, MD_BARS, MD_QUOTES, MD_SIGNALS, OPPORTUNITIES, ORDERS_INTENTS, DECISIONS_REJECTED,
-    ORDERS_REPORTS, OMS_TRADES, OMS_POSITIONS, LEARNING_POLICIES, CONTROL, DLQ,
+    MD_BOOKS, MD_BARS, MD_QUOTES, MD_SIGNALS, MD_INSTRUMENTS, MD_POOLS, OPPORTUNITIES,
+    ORDERS_INTENTS, DECISIONS_REJECTED, ORDERS_REPORTS, OMS_TRADES, OMS_POSITIONS, LEARNING_POLICIES, CONTROL, DLQ,
 )
 
 # consumer group (= service) -> streams it reads
@@ -33,5 +35,6 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
 
 # Approximate MAXLEN per stream (XADD MAXLEN ~). Market data is the bulk; the order trail is
 # kept long enough to rebuild OMS state and to audit a whole replay.
-MAXLEN: dict[str, int] = {MD_BOOKS: 200_000, MD_BARS: 100_000, MD_QUOTES: 200_000}
+MAXLEN: dict[str, int] = {MD_BOOKS: 200_000, MD_BARS: 100_000, MD_QUOTES: 200_000,
+                          MD_POOLS: 100_000}
 DEFAULT_MAXLEN = 1_000_000

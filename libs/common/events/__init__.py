@@ -15,7 +15,18 @@ from libs.common.events.decision import (
     OrderIntentApproved,
 )
 from libs.common.events.learning import PolicyUpdated
-from libs.common.events.market import BarClosed, BookGapDetected, OrderBookUpdated, ReplayFinished
+from libs.common.events.market import (
+    BarClosed,
+    BinaryAsset,
+    BinaryAssetsUpdated,
+    BookGapDetected,
+    InstrumentInfo,
+    InstrumentsUpdated,
+    OrderBookUpdated,
+    PoolStateUpdated,
+    QuoteTick,
+    ReplayFinished,
+)
 from libs.common.events.opportunity import (
     ArbitrageOpportunityDetected,
     ForexSignalDetected,
@@ -29,6 +40,10 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     BarClosed,
     BookGapDetected,
     ReplayFinished,
+    QuoteTick,
+    InstrumentsUpdated,
+    PoolStateUpdated,
+    BinaryAssetsUpdated,
     ArbitrageOpportunityDetected,
     ForexSignalDetected,
     OrderIntentApproved,
@@ -62,7 +77,9 @@ def encode(event: Event) -> bytes:
 
 
 __all__ = [
-    "AnyEvent", "ArbitrageOpportunityDetected", "BarClosed", "BookGapDetected", "Bracket",
+    "AnyEvent", "ArbitrageOpportunityDetected", "BarClosed", "BinaryAsset", "BinaryAssetsUpdated",
+    "BookGapDetected", "Bracket", "InstrumentInfo", "InstrumentsUpdated", "PoolStateUpdated",
+    "QuoteTick",
     "EVENT_TYPES", "Event", "ForexSignalDetected", "IntentLeg", "KillSwitchSet", "Money",
     "OpportunityLeg", "OrderBookUpdated", "OrderClosed", "OrderDenied", "OrderFilled",
     "OrderIntentApproved", "OrderSubmitted", "PolicyUpdated", "PositionUpdated", "Record",

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from libs.common.enums import (
+    ChainId,
     DenialReason,
     Engine,
     InstrumentKind,
@@ -15,10 +16,14 @@ from libs.common.enums import (
 from libs.common.events import (
     ArbitrageOpportunityDetected,
     BarClosed,
+    BinaryAsset,
+    BinaryAssetsUpdated,
     BookGapDetected,
     Bracket,
     Event,
     ForexSignalDetected,
+    InstrumentInfo,
+    InstrumentsUpdated,
     IntentLeg,
     KillSwitchSet,
     OpportunityLeg,
@@ -29,7 +34,9 @@ from libs.common.events import (
     OrderIntentApproved,
     OrderSubmitted,
     PolicyUpdated,
+    PoolStateUpdated,
     PositionUpdated,
+    QuoteTick,
     ReplayFinished,
     TradeClosed,
 )
@@ -179,6 +186,38 @@ def policy(**kw: Any) -> PolicyUpdated:
     return PolicyUpdated(**(base | kw))
 
 
+def quote(**kw: Any) -> QuoteTick:
+    base: dict[str, Any] = dict(ts_event=1, instrument_id="USD/JPY.TRUEFX", venue="TRUEFX",
+                                symbol="USDJPY", bid=D("86.702"), ask=D("86.711"),
+                                bid_size=D("1000000"), ask_size=None)
+    return QuoteTick(**(base | kw))
+
+
+def instruments(**kw: Any) -> InstrumentsUpdated:
+    info = InstrumentInfo(instrument_id="BTC/USDT.BINANCE", venue="BINANCE", symbol="BTCUSDT",
+                          base="BTC", quote="USDT", instrument_kind=InstrumentKind.SPOT,
+                          tick_size=D("0.01"), lot_size=D("0.00001"), min_quantity=D("0.00001"),
+                          min_notional=D("5"), taker_fee=D("0.001"), maker_fee=D("0.001"))
+    return InstrumentsUpdated(**(dict(ts_event=1, venue="BINANCE", instruments=(info,)) | kw))
+
+
+def pool(**kw: Any) -> PoolStateUpdated:
+    base: dict[str, Any] = dict(
+        ts_event=1, chain_id=ChainId.ARBITRUM,
+        pool_address="0x905dfCD5649217c42684f23958568e533C711Aa3",
+        token0="0x82aF49447D8a07e3bd95BD0d56f35241523fBab1",
+        token1="0xFF970A61A04b1cA14834A43f5dE4533eBDDB5CC8", symbol0="WETH", symbol1="USDC",
+        decimals0=18, decimals1=6, reserve0=1_000 * 10**18, reserve1=2_600_000 * 10**6,
+        fee_bps=30, block_number=123_456)
+    return PoolStateUpdated(**(base | kw))
+
+
+def binary_assets(**kw: Any) -> BinaryAssetsUpdated:
+    asset = BinaryAsset(symbol="EURUSD_otc", name="EUR/USD OTC", payout_pct=D("92"),
+                        expiries_s=(60, 300, 900), active=True, is_otc=True)
+    return BinaryAssetsUpdated(**(dict(ts_event=1, venue="POCKET_OPTION", assets=(asset,)) | kw))
+
+
 # One stub per event class: the round-trip test checks this covers EVENT_TYPES.
 STUBS: dict[type[Event], Any] = {
     OrderBookUpdated: book, BarClosed: bar, BookGapDetected: gap,
@@ -186,4 +225,6 @@ STUBS: dict[type[Event], Any] = {
     ForexSignalDetected: forex_signal, OrderIntentApproved: intent, OrderDenied: denied,
     KillSwitchSet: kill_switch, OrderSubmitted: submitted, OrderFilled: filled,
     OrderClosed: closed, PositionUpdated: position, TradeClosed: trade, PolicyUpdated: policy,
+    QuoteTick: quote, InstrumentsUpdated: instruments, PoolStateUpdated: pool,
+    BinaryAssetsUpdated: binary_assets,
 }
