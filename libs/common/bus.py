@@ -158,8 +158,7 @@ class Consumer:
         self.state.running = True
         try:
             await self._ensure()
-            # Entries this consumer name left pending before a restart come first.
-            await self._read({s: "0" for s in self.streams}, stop)
+            await self._drain_own_pending()
             next_claim = 0.0
             next_stats = 0.0
             while not stop.is_set():
@@ -183,23 +182,47 @@ class Consumer:
     async def _ensure(self) -> None:
         await ensure_groups(self.redis, {self.group: self.streams})
 
-    async def _read(self, ids: dict[str, str], stop: asyncio.Event) -> None:
+    async def _drain_own_pending(self) -> None:
+        """Entries this consumer name left pending before a restart come first, all of them.
+
+        Read with an explicit id (not `>`), advancing a cursor, so an entry whose handler
+        fails again is left for the claimer instead of being read in a loop.
+        """
+        for stream in self.streams:
+            cursor = "0"
+            while True:
+                resp = await self.redis.xreadgroup(self.group, self.consumer, {stream: cursor},
+                                                   count=self.batch_size)
+                batch = []
+                for _s, items in resp or []:
+                    for entry_id, fields in items:
+                        eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+                        cursor = eid
+                        if fields:
+                            batch.append((stream, eid, fields,
+                                          await self._delivery_count(stream, eid)))
+                if not resp or not any(items for _s, items in resp):
+                    break
+                if batch:
+                    await self._process(batch)
+
+    async def _read(self, ids: dict[str, str], stop: asyncio.Event) -> int:
+        """One XREADGROUP of new entries; returns how many it handed to `_process`."""
         try:
-            block = None if all(v == "0" for v in ids.values()) else self.block_ms
             resp = await self.redis.xreadgroup(self.group, self.consumer, ids,
-                                               count=self.batch_size, block=block)
+                                               count=self.batch_size, block=self.block_ms)
             self._ok()
         except redis_errors.ResponseError as e:
             if "NOGROUP" in str(e):
                 self._degraded("consumer group was missing (Redis restarted without "
                                "persistence?); recreated it")
                 await self._ensure()
-                return
+                return 0
             raise
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as e:
             self._degraded(f"redis unreachable: {type(e).__name__}")
             await asyncio.sleep(0.5)
-            return
+            return 0
         entries: list[tuple[str, str, dict[bytes, bytes], int]] = []
         for stream, items in resp or []:
             s = stream.decode() if isinstance(stream, bytes) else stream
@@ -210,6 +233,7 @@ class Consumer:
                 entries.append((s, eid, fields, 1))
         if entries:
             await self._process(entries)
+        return len(entries)
 
     async def _claim(self, stop: asyncio.Event) -> None:
         """Take over entries idle past `claim_idle_ms`, from any consumer of the group."""

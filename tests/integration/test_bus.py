@@ -233,3 +233,32 @@ async def test_handler_rejection_is_dead_lettered_at_once_with_its_reason(redis:
     assert attempts == [1]
     assert dead["reason"] == "rejected by g: fill for unknown order ord-1"
     assert await group_backlog(redis, stream, "g") == (0, 0)
+
+
+async def test_restarted_consumer_handles_what_it_left_pending_first(redis: Redis,
+                                                                     uid: str) -> None:
+    stream, out = f"in-{uid}", f"out-{uid}"
+    await ensure_groups(redis, {"g": (stream,)})
+    pub = Publisher(redis, "t")
+    for n in range(5):
+        await pub.publish(stream, denial(n))
+    # the same consumer name read everything, then its process died before acking
+    await redis.xreadgroup("g", "same", {stream: ">"}, count=10)
+    seen: list[int] = []
+
+    async def handler(s: str, e: Event) -> Sequence[Output]:
+        seen.append(e.ts_event)
+        if e.ts_event == 2:
+            raise RuntimeError("still failing")
+        return []
+
+    # claiming is far away: only the own-PEL read at start can explain the deliveries
+    restarted = make_consumer(redis, stream, out, handler, name="same", batch_size=2,
+                              claim_idle_ms=60_000)
+
+    async def done() -> bool:
+        return sorted(set(seen)) == [0, 1, 2, 3, 4]
+
+    await run_until(restarted, done)
+    assert seen.count(2) == 1  # the failing one is left for the claimer, not re-read in a loop
+    assert (await redis.xpending(stream, "g"))["pending"] == 1
