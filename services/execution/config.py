@@ -13,8 +13,9 @@ class ExecutionSettings(ServiceSettings):
     # per-venue one-way latency before an order reaches the book, in ms
     latency_ms: dict[str, float] = Field(default_factory=dict)
     default_latency_ms: float = Field(default=50.0, ge=0)
-    # {"BINANCE": "0.00075"}: overrides the paper venue's taker fee per venue
-    taker_fees: dict[str, Decimal] = Field(default_factory=dict)
+    # TRIFECTA_FEES='{"BINANCE": {"taker": "0.00075"}}': the same variable the scanner reads
+    fees_override: dict[str, dict[str, Decimal]] = Field(default_factory=dict,
+                                                         alias="TRIFECTA_FEES")
     book_history_s: float = Field(default=30.0, gt=0)
 
     def paper(self) -> PaperConfig:
@@ -24,5 +25,6 @@ class ExecutionSettings(ServiceSettings):
         return PaperConfig(
             latency=LatencyModel(per_venue_ns=per_venue,
                                  default_ns=int(self.default_latency_ms * 1_000_000)),
-            taker_fees={**DEFAULT_TAKER_FEES, **self.taker_fees},
+            taker_fees={**DEFAULT_TAKER_FEES,
+                        **{v: r["taker"] for v, r in self.fees_override.items() if "taker" in r}},
             book_history_ns=int(self.book_history_s * 1e9))

@@ -11,8 +11,10 @@ from services.scanner.domain.forex import ForexSignalConfig
 
 
 class ScannerSettings(ServiceSettings):
-    # {"BINANCE": {"taker": "0.00075"}}: overrides Binance's VIP 0 taker/maker rates per venue
-    scanner_fees: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+    # TRIFECTA_FEES='{"BINANCE": {"taker": "0.00075"}}' overrides the default rates per venue
+    # (libs/common/venues.py); execution reads the same variable, so estimate and fill agree.
+    fees_override: dict[str, dict[str, Decimal]] = Field(default_factory=dict,
+                                                         alias="TRIFECTA_FEES")
     arb_target_btc: Decimal = Field(default=Decimal("0.01"), gt=0)
     arb_min_interval_ms: int = Field(default=1000, ge=0)
     arb_min_change_bps: Decimal = Field(default=Decimal(1), ge=0)
@@ -21,7 +23,7 @@ class ScannerSettings(ServiceSettings):
     fx_sl_atr: Decimal = Field(default=Decimal("1.5"), gt=0)
 
     def fees(self) -> FeeSchedule:
-        return FeeSchedule.from_settings(self.scanner_fees)
+        return FeeSchedule.from_settings(self.fees_override)
 
     def arbitrage(self) -> ArbitrageConfig:
         return ArbitrageConfig(target_quantity={"BTC": self.arb_target_btc},
