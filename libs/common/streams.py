@@ -27,7 +27,7 @@ ALL_STREAMS = (
 
 # consumer group (= service) -> streams it reads
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "scanner": (MD_BOOKS, MD_BARS),
+    "scanner": (MD_BOOKS, MD_BARS, MD_INSTRUMENTS),
     "decision": (OPPORTUNITIES, OMS_POSITIONS, LEARNING_POLICIES, CONTROL),
     "execution": (ORDERS_INTENTS, MD_BOOKS, MD_BARS, CONTROL),
     "oms": (ORDERS_INTENTS, ORDERS_REPORTS, MD_BARS),

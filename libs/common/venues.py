@@ -21,4 +21,7 @@ DEFAULT_FEES: Mapping[str, tuple[Decimal, Decimal]] = MappingProxyType({  # (tak
     "BINANCE_USDM": (Decimal("0.0005"), Decimal("0.0002")),
     "BINANCE_COINM": (Decimal("0.0005"), Decimal("0.0002")),
     "FXCM": (Decimal("0"), Decimal("0")),
+    # Poloniex spot, lowest tier as published by a third-party fee table (undated; the
+    # recorded triangle is from 2022-08-21): taker 0.155%, maker 0.145%. Unconfirmed.
+    "POLONIEX": (Decimal("0.00155"), Decimal("0.00145")),
 })

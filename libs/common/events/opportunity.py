@@ -35,8 +35,11 @@ class ArbitrageOpportunityDetected(Event):
     base: str
     quote: str
     legs: tuple[OpportunityLeg, ...]
-    quantity: Money  # base units, same on every leg
-    notional: Money  # quote units at the buy leg's VWAP
+    # TWO_HOP: base units, the same on every leg; notional in quote units at the buy leg's VWAP.
+    # THREE_HOP/FOUR_HOP: `base` = `quote` = the start currency of the cycle; quantity =
+    # notional = what the first leg spends; PnL and fees in the start currency.
+    quantity: Money
+    notional: Money
     gross_pnl: Money
     fees: Money
     net_pnl: Money

@@ -28,10 +28,12 @@ class FeeRates:
         return self.taker if liquidity == "taker" else self.maker
 
 
-# Binance VIP 0 rates (source and date in libs/common/venues.py).
+# Default rates of every venue we know (sources and dates in libs/common/venues.py).
+DEFAULT_RATES: Mapping[str, FeeRates] = MappingProxyType({
+    venue: FeeRates(taker=taker, maker=maker) for venue, (taker, maker) in DEFAULT_FEES.items()
+})
 BINANCE_VIP0: Mapping[str, FeeRates] = MappingProxyType({
-    venue: FeeRates(taker=taker, maker=maker)
-    for venue, (taker, maker) in DEFAULT_FEES.items() if venue.startswith("BINANCE")
+    venue: rates for venue, rates in DEFAULT_RATES.items() if venue.startswith("BINANCE")
 })
 
 RateValue = Decimal | str | int | float
@@ -54,18 +56,18 @@ def _to_rate(venue: str, name: str, value: RateValue) -> Decimal:
 class FeeSchedule:
     """Taker/maker rates per venue; fee = rate x notional, a cost in quote units.
 
-    Starts from Binance VIP 0 (`BINANCE_VIP0`); settings override per venue. An unknown venue
+    Starts from the default rates (`DEFAULT_RATES`); settings override per venue. An unknown venue
     is a configuration error rather than a silent zero fee, so a new venue cannot look free.
     """
 
     def __init__(self, rates: Mapping[str, FeeRates] | None = None) -> None:
-        self._rates: dict[str, FeeRates] = dict(BINANCE_VIP0 if rates is None else rates)
+        self._rates: dict[str, FeeRates] = dict(DEFAULT_RATES if rates is None else rates)
 
     @classmethod
     def from_settings(
         cls,
         overrides: Mapping[str, Mapping[str, RateValue]] | None = None,
-        base: Mapping[str, FeeRates] = BINANCE_VIP0,
+        base: Mapping[str, FeeRates] = DEFAULT_RATES,
     ) -> FeeSchedule:
         """Build from settings: `{venue: {"taker": r, "maker": r}}` merged over `base`.
 
