@@ -8,6 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+from services.intake.recording.cli import (
+    add_record_args,
+    add_replay_args,
+    record_main,
+    replay_main,
+)
 from trifecta.pipeline import ROOT, Pipeline, ServiceDied
 from trifecta.summary import render
 
@@ -22,9 +28,18 @@ def main(argv: list[str] | None = None) -> int:
                      help="replay speed: 1 = real time, 10 = ten times, 0 = max (default)")
     run.add_argument("--timeout", type=float, default=900, help="give up after N seconds")
     run.add_argument("--summary-json", type=Path, default=ROOT / "var" / "summary.json")
+    replay = sub.add_parser("replay", help="play recordings into md.* streams (any format in "
+                                           "data/recorded/: ours, hftbacktest, cryptofeed, CSV)")
+    add_replay_args(replay)
+    record = sub.add_parser("record", help="record a venue's raw messages to a file")
+    add_record_args(record)
     args = parser.parse_args(argv)
     if args.command == "run":
         return cmd_run(args)
+    if args.command == "replay":
+        return int(replay_main(args) or 0)
+    if args.command == "record":
+        return int(record_main(args) or 0)
     return 2
 
 
