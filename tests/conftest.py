@@ -33,3 +33,16 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 def uid() -> str:
     """A unique suffix so tests sharing one Redis never see each other's streams."""
     return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(autouse=True)
+def _decimal_context_is_left_as_found() -> Iterator[None]:
+    """Money maths depends on the process-wide decimal context: no test (or library a test
+    imports, vyper for one) may leave it changed for the tests after it."""
+    import decimal
+
+    before = decimal.getcontext().copy()
+    yield
+    after = decimal.getcontext()
+    assert (after.prec, after.rounding) == (before.prec, before.rounding), \
+        f"decimal context changed: prec {before.prec} -> {after.prec}"

@@ -8,15 +8,17 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from libs.common.bus import Consumer, Handler, Publisher, ensure_groups
 from libs.common.enums import HealthState
+from libs.common.errors import ConfigurationError
 from libs.common.identifiers import consumer_name
 from libs.common.logging import setup_logging
 from libs.common.metrics import BusMetrics
@@ -26,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 Producer = Callable[[Publisher, asyncio.Event], Awaitable[None]]
 Extra = Callable[[], dict[str, Any]]
+S = TypeVar("S", bound=ServiceSettings)
 
 
 class Service:
@@ -190,10 +193,24 @@ def _redact(url: str) -> str:
     return url
 
 
-def run(service_factory: Callable[[], Service], name: str, settings: ServiceSettings) -> None:
-    """Entry point of `python -m services.<name>`."""
+def run(name: str, settings_cls: Callable[[], S], build: Callable[[S], Service]) -> None:
+    """Entry point of `python -m services.<name>`: settings, logging, serve until SIGTERM.
+
+    Wrong settings (including LIVE without the explicit opt-in) end the process with exit code
+    2 and one clear line, never a traceback.
+    """
+    try:
+        settings = settings_cls()
+    except (ConfigurationError, ValidationError) as e:
+        setup_logging(name)
+        logger.error("%s: configuration error: %s", name, e)
+        raise SystemExit(2) from None
     setup_logging(name, settings.log_level, settings.log_json)
-    asyncio.run(_main(service_factory))
+    try:
+        asyncio.run(_main(lambda: build(settings)))
+    except ConfigurationError as e:
+        logger.error("%s: configuration error: %s", name, e)
+        raise SystemExit(2) from None
 
 
 async def _main(service_factory: Callable[[], Service]) -> None:

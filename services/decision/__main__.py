@@ -3,5 +3,4 @@ from services.decision.app import NAME, build
 from services.decision.config import DecisionSettings
 
 if __name__ == "__main__":
-    settings = DecisionSettings()
-    run(lambda: build(settings), NAME, settings)
+    run(NAME, DecisionSettings, build)

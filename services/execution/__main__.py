@@ -3,5 +3,4 @@ from services.execution.app import NAME, build
 from services.execution.config import ExecutionSettings
 
 if __name__ == "__main__":
-    settings = ExecutionSettings()
-    run(lambda: build(settings), NAME, settings)
+    run(NAME, ExecutionSettings, build)

@@ -3,5 +3,4 @@ from services.intake.app import NAME, build
 from services.intake.config import IntakeSettings
 
 if __name__ == "__main__":
-    settings = IntakeSettings()
-    run(lambda: build(settings), NAME, settings)
+    run(NAME, IntakeSettings, build)

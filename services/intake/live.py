@@ -46,8 +46,10 @@ class LiveFeed:
     """Runs adapters until stopped; `health()` reports each one's counters."""
 
     def __init__(self, adapters: Sequence[tuple[VenueAdapter, list[str]]],
-                 batch: int = 100, flush_interval_s: float = 0.05) -> None:
+                 batch: int = 100, flush_interval_s: float = 0.05,
+                 metadata_interval_s: float = 300.0) -> None:
         self.adapters = list(adapters)
+        self.metadata_interval_s = metadata_interval_s
         self.batch = batch
         self.flush_interval_s = flush_interval_s
         self.published = 0
@@ -107,7 +109,19 @@ class LiveFeed:
                 await asyncio.sleep(self.flush_interval_s)
                 await flush()
 
+        async def metadata() -> None:
+            # Markets metadata again whenever it changed (adapters that can tell).
+            changed = getattr(adapter, "instruments_if_changed", None)
+            if changed is None:
+                return
+            while True:
+                await asyncio.sleep(self.metadata_interval_s)
+                info = await changed()
+                if info is not None:
+                    batch.append((MD_INSTRUMENTS, info))
+
         flusher = asyncio.create_task(ticker())
+        watcher = asyncio.create_task(metadata())
         try:
             async for item in adapter.stream(ids):
                 if isinstance(item, BadMessage):
@@ -123,4 +137,5 @@ class LiveFeed:
                     break
         finally:
             flusher.cancel()
+            watcher.cancel()
             await flush()

@@ -3,5 +3,4 @@ from services.learning.app import NAME, build
 from services.learning.config import LearningSettings
 
 if __name__ == "__main__":
-    settings = LearningSettings()
-    run(lambda: build(settings), NAME, settings)
+    run(NAME, LearningSettings, build)

@@ -3,5 +3,4 @@ from services.oms.app import NAME, build
 from services.oms.config import OmsSettings
 
 if __name__ == "__main__":
-    settings = OmsSettings()
-    run(lambda: build(settings), NAME, settings)
+    run(NAME, OmsSettings, build)

@@ -3,5 +3,4 @@ from services.scanner.app import NAME, build
 from services.scanner.config import ScannerSettings
 
 if __name__ == "__main__":
-    settings = ScannerSettings()
-    run(lambda: build(settings), NAME, settings)
+    run(NAME, ScannerSettings, build)

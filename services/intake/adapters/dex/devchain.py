@@ -12,6 +12,7 @@ itself never imports them). Never binds anything but loopback.
 """
 from __future__ import annotations
 
+import decimal
 import json
 import threading
 from collections import deque
@@ -38,15 +39,23 @@ class Artifact:
 
 @lru_cache(maxsize=1)
 def compile_contracts() -> dict[str, Artifact]:
-    """Compile the Vyper sources of `contracts/` once per process (about 0.7 s)."""
-    import vyper
+    """Compile the Vyper sources of `contracts/` once per process (about 0.7 s).
 
-    out: dict[str, Artifact] = {}
-    for name in (TOKEN_CONTRACT, PAIR_CONTRACT):
-        compiled = vyper.compile_code((CONTRACTS_DIR / name).read_text(),
-                                      output_formats=["abi", "bytecode"])
-        out[name] = Artifact(abi=compiled["abi"], bytecode=compiled["bytecode"])
-    return out
+    Importing vyper sets the process-wide decimal precision to 78 digits; the caller's
+    decimal context is restored, so Decimal maths elsewhere keeps its usual 28 digits.
+    """
+    saved = decimal.getcontext().copy()
+    try:
+        import vyper
+
+        out: dict[str, Artifact] = {}
+        for name in (TOKEN_CONTRACT, PAIR_CONTRACT):
+            compiled = vyper.compile_code((CONTRACTS_DIR / name).read_text(),
+                                          output_formats=["abi", "bytecode"])
+            out[name] = Artifact(abi=compiled["abi"], bytecode=compiled["bytecode"])
+        return out
+    finally:
+        decimal.setcontext(saved)
 
 
 class DevChain:
