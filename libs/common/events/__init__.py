@@ -29,6 +29,8 @@ from libs.common.events.market import (
 )
 from libs.common.events.opportunity import (
     ArbitrageOpportunityDetected,
+    BinarySignalDetected,
+    FeaturesComputed,
     ForexSignalDetected,
     OpportunityLeg,
 )
@@ -46,6 +48,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     BinaryAssetsUpdated,
     ArbitrageOpportunityDetected,
     ForexSignalDetected,
+    BinarySignalDetected,
+    FeaturesComputed,
     OrderIntentApproved,
     OrderDenied,
     KillSwitchSet,
@@ -78,10 +82,9 @@ def encode(event: Event) -> bytes:
 
 __all__ = [
     "AnyEvent", "ArbitrageOpportunityDetected", "BarClosed", "BinaryAsset", "BinaryAssetsUpdated",
-    "BookGapDetected", "Bracket", "InstrumentInfo", "InstrumentsUpdated", "PoolStateUpdated",
-    "QuoteTick",
-    "EVENT_TYPES", "Event", "ForexSignalDetected", "IntentLeg", "KillSwitchSet", "Money",
-    "OpportunityLeg", "OrderBookUpdated", "OrderClosed", "OrderDenied", "OrderFilled",
-    "OrderIntentApproved", "OrderSubmitted", "PolicyUpdated", "PositionUpdated", "Record",
-    "ReplayFinished", "TradeClosed", "decode", "encode",
+    "BinarySignalDetected", "BookGapDetected", "Bracket", "EVENT_TYPES", "Event",
+    "FeaturesComputed", "ForexSignalDetected", "InstrumentInfo", "InstrumentsUpdated", "IntentLeg",
+    "KillSwitchSet", "Money", "OpportunityLeg", "OrderBookUpdated", "OrderClosed", "OrderDenied",
+    "OrderFilled", "OrderIntentApproved", "OrderSubmitted", "PolicyUpdated", "PoolStateUpdated",
+    "PositionUpdated", "QuoteTick", "Record", "ReplayFinished", "TradeClosed", "decode", "encode",
 ]

@@ -1,7 +1,8 @@
 """Opportunities found by the scanner (`opportunities` stream)."""
 from __future__ import annotations
 
-from typing import Literal
+from decimal import Decimal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -22,6 +23,8 @@ class OpportunityLeg(Record):
     fee: Money  # quote units
     quote_ts: int = Field(ge=0)  # ts_event of the book this leg was priced on
     book_sequence: int = Field(ge=0)
+    levels_used: int = Field(default=0, ge=0)  # book levels the walk took (v2)
+    chain_id: int | None = None  # CROSS_CHAIN legs: the chain this leg trades on (v2)
 
 
 class ArbitrageOpportunityDetected(Event):
@@ -46,6 +49,14 @@ class ArbitrageOpportunityDetected(Event):
     gross_edge_bps: Money
     net_edge_bps: Money
     oldest_quote_age_ns: int = Field(ge=0)
+    # v2: costs beyond taker fees, in the same unit as net_pnl (withdrawal/transfer, bridge,
+    # gas), already subtracted from net_pnl; and the freshness budget: the opportunity is not
+    # to be acted on after ts_event + ttl_ns (0 = no budget stated).
+    transfer_cost: Money = Decimal(0)
+    ttl_ns: int = Field(default=0, ge=0)
+
+    schema_version: int = 2
+    SUPPORTED_VERSIONS: ClassVar[frozenset[int]] = frozenset({1, 2})
 
 
 class ForexSignalDetected(Event):
@@ -67,3 +78,35 @@ class ForexSignalDetected(Event):
     notional: Money  # quote units
     spread_bps: Money
     quote_age_ns: int = Field(ge=0)
+
+
+class BinarySignalDetected(Event):
+    """A short-expiry binary option whose payout-adjusted expected value is positive."""
+
+    kind: Literal["opportunity.binary"] = "opportunity.binary"
+    opportunity_id: str
+    engine: Literal[Engine.BINARY] = Engine.BINARY
+    strategy: str
+    instrument_id: str
+    direction: Literal["CALL", "PUT"]
+    expiry_s: int = Field(gt=0)
+    entry_price: Money  # the price in force when the signal was made
+    probability: Money  # estimated probability of finishing in the money, 0..1
+    payout_pct: Money  # paid on a win, % of stake
+    expected_value: Money  # per unit stake: p * payout - (1 - p) (ties ignored)
+    stake: Money
+    notional: Money  # = stake, for the risk gate
+    volatility: Money  # per-second realized volatility the probability came from
+    drift: Money
+    quote_age_ns: int = Field(ge=0)
+    features: dict[str, Money] = Field(default_factory=dict)
+
+
+class FeaturesComputed(Event):
+    """Named numeric features of one instrument at one time (e.g. Fibonacci levels and
+    clusters), published on `md.signals` for scanners and decision to use."""
+
+    kind: Literal["md.features"] = "md.features"
+    instrument_id: str
+    source: str  # what computed them, e.g. "fibonacci"
+    features: dict[str, Money]

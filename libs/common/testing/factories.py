@@ -18,9 +18,11 @@ from libs.common.events import (
     BarClosed,
     BinaryAsset,
     BinaryAssetsUpdated,
+    BinarySignalDetected,
     BookGapDetected,
     Bracket,
     Event,
+    FeaturesComputed,
     ForexSignalDetected,
     InstrumentInfo,
     InstrumentsUpdated,
@@ -218,6 +220,22 @@ def binary_assets(**kw: Any) -> BinaryAssetsUpdated:
     return BinaryAssetsUpdated(**(dict(ts_event=1, venue="POCKET_OPTION", assets=(asset,)) | kw))
 
 
+def binary_signal(**kw: Any) -> BinarySignalDetected:
+    base: dict[str, Any] = dict(
+        ts_event=1, opportunity_id="opp-bin-1", strategy="bin_vol_drift",
+        instrument_id="EUR/USD.POCKET_OPTION", direction="CALL", expiry_s=60,
+        entry_price=D("1.14601"), probability=D("0.55"), payout_pct=D("92"),
+        expected_value=D("0.056"), stake=D("10"), notional=D("10"), volatility=D("0.00002"),
+        drift=D("0.000001"), quote_age_ns=0, features={"fib_618": D("1.1452")})
+    return BinarySignalDetected(**(base | kw))
+
+
+def features(**kw: Any) -> FeaturesComputed:
+    base: dict[str, Any] = dict(ts_event=1, instrument_id="GBP/USD.FXCM", source="fibonacci",
+                                features={"fib_382": D("1.5731"), "fib_618": D("1.5702")})
+    return FeaturesComputed(**(base | kw))
+
+
 # One stub per event class: the round-trip test checks this covers EVENT_TYPES.
 STUBS: dict[type[Event], Any] = {
     OrderBookUpdated: book, BarClosed: bar, BookGapDetected: gap,
@@ -226,5 +244,6 @@ STUBS: dict[type[Event], Any] = {
     KillSwitchSet: kill_switch, OrderSubmitted: submitted, OrderFilled: filled,
     OrderClosed: closed, PositionUpdated: position, TradeClosed: trade, PolicyUpdated: policy,
     QuoteTick: quote, InstrumentsUpdated: instruments, PoolStateUpdated: pool,
-    BinaryAssetsUpdated: binary_assets,
+    BinaryAssetsUpdated: binary_assets, BinarySignalDetected: binary_signal,
+    FeaturesComputed: features,
 }
