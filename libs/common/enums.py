@@ -81,6 +81,15 @@ class DenialReason(StrEnum):
     MAX_NOTIONAL = "MAX_NOTIONAL"
     MAX_OPEN_POSITIONS = "MAX_OPEN_POSITIONS"
     POLICY_DISABLED = "POLICY_DISABLED"
+    REDUCE_ONLY = "REDUCE_ONLY"  # kill switch in REDUCING: only exposure-reducing orders
+    DAILY_LOSS = "DAILY_LOSS"
+    DRAWDOWN = "DRAWDOWN"
+    LOSS_STREAK = "LOSS_STREAK"
+    COOLDOWN = "COOLDOWN"
+    EXPOSURE = "EXPOSURE"  # per-asset or portfolio-wide exposure limit
+    RATE_LIMIT = "RATE_LIMIT"  # order rate throttle
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    MIN_NOTIONAL = "MIN_NOTIONAL"  # venue min-notional / lot rules
 
 
 class HealthState(StrEnum):
@@ -96,3 +105,15 @@ class InstrumentKind(StrEnum):
     LINEAR = "LINEAR"  # size in base asset (USDT-margined perp)
     INVERSE = "INVERSE"  # size in contracts worth `contract_size` quote units each
     FX = "FX"  # size in base currency units
+
+
+class CloseCause(StrEnum):
+    """Why a position went flat."""
+
+    HEDGED = "HEDGED"  # arbitrage legs netted out
+    TAKE_PROFIT = "TAKE_PROFIT"
+    STOP_LOSS = "STOP_LOSS"
+    EXPIRY = "EXPIRY"
+    UNWIND = "UNWIND"  # a multi-leg arbitrage leg failed and the rest was unwound
+    MANUAL = "MANUAL"
+    OTHER = "OTHER"

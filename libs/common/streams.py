@@ -9,6 +9,7 @@ MD_QUOTES = "md.quotes"
 MD_SIGNALS = "md.signals"
 MD_INSTRUMENTS = "md.instruments"  # markets metadata, on change
 MD_POOLS = "md.pools"  # DEX pool states
+MD_TRADES = "md.trades"  # venue trade tapes
 OPPORTUNITIES = "opportunities"
 ORDERS_INTENTS = "orders.intents"
 DECISIONS_REJECTED = "decisions.rejected"
@@ -20,8 +21,8 @@ CONTROL = "control"
 DLQ = "dlq"
 
 ALL_STREAMS = (
-    MD_BOOKS, MD_BARS, MD_QUOTES, MD_SIGNALS, MD_INSTRUMENTS, MD_POOLS, OPPORTUNITIES,
-    ORDERS_INTENTS, DECISIONS_REJECTED, ORDERS_REPORTS, OMS_TRADES, OMS_POSITIONS,
+    MD_BOOKS, MD_BARS, MD_QUOTES, MD_SIGNALS, MD_INSTRUMENTS, MD_POOLS, MD_TRADES,
+    OPPORTUNITIES, ORDERS_INTENTS, DECISIONS_REJECTED, ORDERS_REPORTS, OMS_TRADES, OMS_POSITIONS,
     LEARNING_POLICIES, CONTROL, DLQ,
 )
 
@@ -37,5 +38,5 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
 # Approximate MAXLEN per stream (XADD MAXLEN ~). Market data is the bulk; the order trail is
 # kept long enough to rebuild OMS state and to audit a whole replay.
 MAXLEN: dict[str, int] = {MD_BOOKS: 200_000, MD_BARS: 100_000, MD_QUOTES: 200_000,
-                          MD_POOLS: 100_000}
+                          MD_POOLS: 100_000, MD_TRADES: 200_000}
 DEFAULT_MAXLEN = 1_000_000

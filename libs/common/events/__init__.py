@@ -26,6 +26,7 @@ from libs.common.events.market import (
     PoolStateUpdated,
     QuoteTick,
     ReplayFinished,
+    TradeTick,
 )
 from libs.common.events.opportunity import (
     ArbitrageOpportunityDetected,
@@ -43,6 +44,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     BookGapDetected,
     ReplayFinished,
     QuoteTick,
+    TradeTick,
     InstrumentsUpdated,
     PoolStateUpdated,
     BinaryAssetsUpdated,
@@ -86,5 +88,6 @@ __all__ = [
     "FeaturesComputed", "ForexSignalDetected", "InstrumentInfo", "InstrumentsUpdated", "IntentLeg",
     "KillSwitchSet", "Money", "OpportunityLeg", "OrderBookUpdated", "OrderClosed", "OrderDenied",
     "OrderFilled", "OrderIntentApproved", "OrderSubmitted", "PolicyUpdated", "PoolStateUpdated",
-    "PositionUpdated", "QuoteTick", "Record", "ReplayFinished", "TradeClosed", "decode", "encode",
+    "PositionUpdated", "QuoteTick", "Record", "ReplayFinished", "TradeClosed", "TradeTick",
+    "decode", "encode",
 ]

@@ -1,7 +1,7 @@
 """Decisions: approved order intents and denials (`orders.intents`, `decisions.rejected`)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -57,8 +57,13 @@ class OrderDenied(Event):
 
 
 class KillSwitchSet(Event):
-    """Operator control: stop approving new intents (active) or resume."""
+    """Operator control: HALTED (active: nothing new), REDUCING (active and reduce_only: only
+    exposure-reducing orders), or RUNNING (not active)."""
 
     kind: Literal["control.kill_switch"] = "control.kill_switch"
     active: bool
+    reduce_only: bool = False  # v2
     reason: str = ""
+
+    schema_version: int = 2
+    SUPPORTED_VERSIONS: ClassVar[frozenset[int]] = frozenset({1, 2})

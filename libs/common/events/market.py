@@ -140,3 +140,15 @@ class BinaryAssetsUpdated(Event):
     kind: Literal["md.binary_assets"] = "md.binary_assets"
     venue: str
     assets: tuple[BinaryAsset, ...]
+
+
+class TradeTick(Event):
+    """One trade on the venue's tape (for queue-position fills and checks against the tape)."""
+
+    kind: Literal["md.trade"] = "md.trade"
+    instrument_id: str
+    venue: str
+    price: Money
+    quantity: Money  # venue-native units
+    aggressor: Literal["BUY", "SELL"]  # the taker's side
+    trade_id: str

@@ -1,11 +1,11 @@
 """OMS output: positions and closed trades (`oms.positions`, `oms.trades`)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from libs.common.enums import Engine
+from libs.common.enums import CloseCause, Engine
 from libs.common.events.base import Event, Money
 
 
@@ -41,3 +41,7 @@ class TradeClosed(Event):
     realized_pnl: Money  # gross - fees
     opened_ts: int = Field(ge=0)
     closed_ts: int = Field(ge=0)
+    cause: CloseCause = CloseCause.OTHER  # v2
+
+    schema_version: int = 2
+    SUPPORTED_VERSIONS: ClassVar[frozenset[int]] = frozenset({1, 2})

@@ -41,6 +41,7 @@ from libs.common.events import (
     QuoteTick,
     ReplayFinished,
     TradeClosed,
+    TradeTick,
 )
 
 D = Decimal
@@ -236,6 +237,13 @@ def features(**kw: Any) -> FeaturesComputed:
     return FeaturesComputed(**(base | kw))
 
 
+def trade_tick(**kw: Any) -> TradeTick:
+    base: dict[str, Any] = dict(ts_event=1, instrument_id="BTC/USDT.BINANCE", venue="BINANCE",
+                                price=D("61837.63"), quantity=D("0.02"), aggressor="SELL",
+                                trade_id="3735683259")
+    return TradeTick(**(base | kw))
+
+
 # One stub per event class: the round-trip test checks this covers EVENT_TYPES.
 STUBS: dict[type[Event], Any] = {
     OrderBookUpdated: book, BarClosed: bar, BookGapDetected: gap,
@@ -245,5 +253,5 @@ STUBS: dict[type[Event], Any] = {
     OrderClosed: closed, PositionUpdated: position, TradeClosed: trade, PolicyUpdated: policy,
     QuoteTick: quote, InstrumentsUpdated: instruments, PoolStateUpdated: pool,
     BinaryAssetsUpdated: binary_assets, BinarySignalDetected: binary_signal,
-    FeaturesComputed: features,
+    FeaturesComputed: features, TradeTick: trade_tick,
 }
