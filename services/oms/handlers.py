@@ -19,17 +19,20 @@ from libs.common.streams import OMS_POSITIONS, OMS_TRADES
 from services.oms.domain.oms import Oms
 
 
-def _route(events: Sequence[Event]) -> list[Output]:
-    out: list[Output] = []
-    for e in events:
-        if isinstance(e, TradeClosed):
-            out.append((OMS_TRADES, e))
-        elif isinstance(e, PositionUpdated):
-            out.append((OMS_POSITIONS, e))
-    return out
+def make_handler(oms: Oms, *, trades_stream: str = OMS_TRADES,
+                 positions_stream: str = OMS_POSITIONS) -> Handler:
+    """The bus handler over `oms`. A report the domain cannot apply (unknown order, illegal
+    transition) raises ValidationFailed with the reason, so the bus dead-letters it."""
 
+    def _route(events: Sequence[Event]) -> list[Output]:
+        out: list[Output] = []
+        for e in events:
+            if isinstance(e, TradeClosed):
+                out.append((trades_stream, e))
+            elif isinstance(e, PositionUpdated):
+                out.append((positions_stream, e))
+        return out
 
-def make_handler(oms: Oms) -> Handler:
     async def handle(stream: str, event: Event) -> Sequence[Output]:
         if isinstance(event, OrderIntentApproved):
             return _route(oms.on_intent(event))

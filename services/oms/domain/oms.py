@@ -16,15 +16,23 @@ illegal transition) is returned as an error for the handler to dead-letter; stat
 unchanged. `TradeClosed` carries the policy version of the intent that opened the trade; if
 that intent has not been seen yet (the intents stream is read independently of the reports),
 the trade is held and published when the intent arrives.
+
+Close cause: a trade closed by a bracket exit order is TAKE_PROFIT (exit order type LIMIT) or
+STOP_LOSS (STOP), as the paper venue submits them; otherwise an arbitrage trade is HEDGED (its
+legs netted out), a binary trade EXPIRY (options settle at expiry), anything else OTHER.
+
+Restart: `to_state()` is the whole aggregate as JSON-ready data and `restore()` loads it back,
+so a snapshot plus a replay of the inputs after it gives the state live handling had.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from libs.common.clock import Clock
-from libs.common.enums import Engine, OrderSide, OrderStatus, OrderType
+from libs.common.enums import CloseCause, Engine, OrderSide, OrderStatus, OrderType
 from libs.common.errors import IllegalTransition
 from libs.common.events import (
     BarClosed,
@@ -123,6 +131,33 @@ class _HeldTrade:
     engine: Engine
     strategy: str
     cause: OrderFilled
+    close_cause: CloseCause = CloseCause.OTHER
+
+    def to_state(self) -> dict[str, Any]:
+        return {"trade": self.trade.to_state(), "engine": self.engine.value,
+                "strategy": self.strategy, "cause": self.cause.model_dump(mode="json"),
+                "close_cause": self.close_cause.value}
+
+    @classmethod
+    def from_state(cls, doc: dict[str, Any]) -> _HeldTrade:
+        return cls(ClosedTrade.from_state(doc["trade"]), Engine(doc["engine"]), doc["strategy"],
+                   OrderFilled.model_validate(doc["cause"]), CloseCause(doc["close_cause"]))
+
+
+STATE_VERSION = 1  # of `Oms.to_state()`; bump when its shape changes
+
+
+def close_cause(order: OrderRecord) -> CloseCause:
+    """Why the trade that `order`'s fill closed went flat (see the module docstring)."""
+    if order.parent_order_id is not None and order.order_type is OrderType.LIMIT:
+        return CloseCause.TAKE_PROFIT
+    if order.order_type is OrderType.STOP:
+        return CloseCause.STOP_LOSS
+    if order.engine is Engine.ARBITRAGE:
+        return CloseCause.HEDGED
+    if order.engine is Engine.BINARY:
+        return CloseCause.EXPIRY
+    return CloseCause.OTHER
 
 
 class Oms:
@@ -167,7 +202,7 @@ class Oms:
             result = self._on_submitted(report)
         else:
             result = self._on_closed(report)
-        if result.ok:
+        if result.ok and not result.duplicate:  # a duplicate changed nothing, state included
             self._seen_events.add(report.event_id)
         return result
 
@@ -189,6 +224,40 @@ class Oms:
                     event_id=derived_id("evt", "position", pos.position_key,
                                         bar.instrument_id, str(bar.ts_event))))
         return out
+
+    # ---- snapshot -----------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """The whole aggregate as JSON-ready data (Decimals as strings, sorted collections),
+        so two equal states compare and serialize equal."""
+        return {
+            "version": STATE_VERSION,
+            "intents": {k: [v.policy_version, v.opportunity_id]
+                        for k, v in sorted(self._intents.items())},
+            "orders": {k: _order_state(o) for k, o in sorted(self._orders.items())},
+            "positions": {k: p.to_state() for k, p in sorted(self._positions.items())},
+            "seen_events": sorted(self._seen_events),
+            "seen_fills": sorted(self._seen_fills),
+            "held": [h.to_state() for h in self._held],
+            "last_bar_ts": dict(sorted(self._last_bar_ts.items())),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Replace this aggregate's state by `state` (from `to_state`). Raises ValueError
+        (or KeyError/TypeError on a malformed document) and leaves the state unchanged."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"OMS state version {state.get('version')!r} is not "
+                             f"{STATE_VERSION}")
+        intents = {k: _IntentInfo(int(v[0]), v[1]) for k, v in state["intents"].items()}
+        orders = {k: _order_from_state(d) for k, d in state["orders"].items()}
+        positions = {k: Position.from_state(d, self._dust.get(Engine(d["engine"]), ZERO))
+                     for k, d in state["positions"].items()}
+        held = [_HeldTrade.from_state(d) for d in state["held"]]
+        seen_events, seen_fills = set(state["seen_events"]), set(state["seen_fills"])
+        last_bar_ts = {k: int(v) for k, v in state["last_bar_ts"].items()}
+        self._intents, self._orders, self._positions = intents, orders, positions
+        self._seen_events, self._seen_fills = seen_events, seen_fills
+        self._held, self._last_bar_ts = held, last_bar_ts
 
     # ---- read-only views ----------------------------------------------------------------
 
@@ -290,7 +359,7 @@ class Oms:
         events: list[Event] = [self._position_updated(
             pos, fill, ts=fill.ts_event, event_id=derived_id("evt", "position", fill.fill_id))]
         if closed is not None:
-            held = _HeldTrade(closed, fill.engine, fill.strategy, fill)
+            held = _HeldTrade(closed, fill.engine, fill.strategy, fill, close_cause(order))
             if closed.opening_intent_id in self._intents:
                 events.append(self._trade_closed(held))
             else:
@@ -311,7 +380,7 @@ class Oms:
         try:
             order.machine.apply(trigger)
         except IllegalTransition as e:
-            return ReportResult(error=f"order {order.order_id}: {e}")
+            return ReportResult(error=f"{type(e).__name__}: order {order.order_id}: {e}")
         return ReportResult()
 
     # ---- event builders -----------------------------------------------------------------
@@ -337,7 +406,7 @@ class Oms:
             policy_version=self._intents[t.opening_intent_id].policy_version,
             quantity=t.quantity, entry_price=t.entry_price, exit_price=t.exit_price,
             gross_pnl=t.gross_pnl, fees=t.fees, realized_pnl=t.realized_pnl,
-            opened_ts=t.opened_ts, closed_ts=t.closed_ts,
+            opened_ts=t.opened_ts, closed_ts=t.closed_ts, cause=held.close_cause,
         )
 
     def _view(self, pos: Position) -> PositionView:
@@ -345,3 +414,27 @@ class Oms:
             position_key=pos.position_key, engine=pos.engine, strategy=pos.strategy,
             quantity=pos.quantity, avg_price=pos.avg_price, realized_pnl=pos.realized_pnl,
             unrealized_pnl=pos.unrealized_pnl, fees=pos.fees, mark_price=pos.mark_price)
+
+
+def _order_state(o: OrderRecord) -> dict[str, Any]:
+    return {
+        "order_id": o.order_id, "intent_id": o.intent_id, "opportunity_id": o.opportunity_id,
+        "engine": o.engine.value, "strategy": o.strategy, "position_key": o.position_key,
+        "instrument_id": o.instrument_id, "side": o.side.value if o.side else None,
+        "order_type": o.order_type.value if o.order_type else None,
+        "quantity": None if o.quantity is None else str(o.quantity),
+        "filled_quantity": str(o.filled_quantity), "parent_order_id": o.parent_order_id,
+        "reason": o.reason, "status": o.status.value,
+    }
+
+
+def _order_from_state(d: dict[str, Any]) -> OrderRecord:
+    return OrderRecord(
+        order_id=d["order_id"], intent_id=d["intent_id"], opportunity_id=d["opportunity_id"],
+        engine=Engine(d["engine"]), strategy=d["strategy"], position_key=d["position_key"],
+        instrument_id=d["instrument_id"],
+        side=OrderSide(d["side"]) if d["side"] else None,
+        order_type=OrderType(d["order_type"]) if d["order_type"] else None,
+        quantity=None if d["quantity"] is None else Decimal(d["quantity"]),
+        filled_quantity=Decimal(d["filled_quantity"]), parent_order_id=d["parent_order_id"],
+        reason=d["reason"], machine=OrderStateMachine(OrderStatus(d["status"])))

@@ -13,8 +13,9 @@ A trade is the life of a position from flat to flat; it closes exactly at zero.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from libs.common.enums import Engine
 
@@ -47,6 +48,26 @@ class ClosedTrade:
     def realized_pnl(self) -> Decimal:
         return self.gross_pnl - self.fees
 
+    def to_state(self) -> dict[str, Any]:
+        """JSON-ready copy (Decimals as strings) for the OMS snapshot."""
+        return {k: (str(v) if isinstance(v, Decimal) else list(v) if isinstance(v, tuple)
+                    else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_state(cls, doc: dict[str, Any]) -> ClosedTrade:
+        return cls(
+            position_key=doc["position_key"], opening_fill_id=doc["opening_fill_id"],
+            closing_fill_id=doc["closing_fill_id"], opening_intent_id=doc["opening_intent_id"],
+            intent_ids=tuple(doc["intent_ids"]), opportunity_ids=tuple(doc["opportunity_ids"]),
+            quantity=Decimal(doc["quantity"]), entry_price=Decimal(doc["entry_price"]),
+            exit_price=Decimal(doc["exit_price"]), gross_pnl=Decimal(doc["gross_pnl"]),
+            fees=Decimal(doc["fees"]), opened_ts=int(doc["opened_ts"]),
+            closed_ts=int(doc["closed_ts"]))
+
+
+_BUILDER_DECIMALS = ("entry_qty", "entry_notional", "exit_qty", "exit_notional", "gross", "fees",
+                     "max_abs")
+
 
 @dataclass
 class _TradeBuilder:
@@ -77,6 +98,21 @@ class _TradeBuilder:
             exit_price=self.exit_notional / self.exit_qty,
             gross_pnl=self.gross, fees=self.fees, opened_ts=self.opened_ts, closed_ts=ts,
         )
+
+    def to_state(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {k: str(getattr(self, k)) for k in _BUILDER_DECIMALS}
+        return doc | {"opened_ts": self.opened_ts, "opening_fill_id": self.opening_fill_id,
+                      "opening_intent_id": self.opening_intent_id,
+                      "intent_ids": list(self.intent_ids),
+                      "opportunity_ids": list(self.opportunity_ids)}
+
+    @classmethod
+    def from_state(cls, doc: dict[str, Any]) -> _TradeBuilder:
+        return cls(opened_ts=int(doc["opened_ts"]), opening_fill_id=doc["opening_fill_id"],
+                   opening_intent_id=doc["opening_intent_id"],
+                   intent_ids=dict.fromkeys(doc["intent_ids"]),
+                   opportunity_ids=dict.fromkeys(doc["opportunity_ids"]),
+                   **{k: Decimal(doc[k]) for k in _BUILDER_DECIMALS})
 
 
 class Position:
@@ -143,6 +179,32 @@ class Position:
         if not self._qty or self._mark is None:
             return ZERO
         return self._mark * self._qty - _sign(self._qty) * self._cost
+
+    # ---- snapshot -----------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything this position knows, JSON-ready (Decimals as strings); `dust` is
+        configuration, not state, and is given again to `from_state`."""
+        return {
+            "position_key": self.position_key, "engine": self.engine.value,
+            "strategy": self.strategy, "instrument_id": self.instrument_id,
+            "qty": str(self._qty), "cost": str(self._cost), "gross": str(self._gross),
+            "fees": str(self._fees), "mark": None if self._mark is None else str(self._mark),
+            "trade": None if self._trade is None else self._trade.to_state(),
+            "trades_closed": self.trades_closed,
+        }
+
+    @classmethod
+    def from_state(cls, doc: dict[str, Any], dust: Decimal = ZERO) -> Position:
+        """The position `to_state` described."""
+        pos = cls(doc["position_key"], Engine(doc["engine"]), doc["strategy"], dust)
+        pos.instrument_id = doc["instrument_id"]
+        pos._qty, pos._cost = Decimal(doc["qty"]), Decimal(doc["cost"])
+        pos._gross, pos._fees = Decimal(doc["gross"]), Decimal(doc["fees"])
+        pos._mark = None if doc["mark"] is None else Decimal(doc["mark"])
+        pos._trade = None if doc["trade"] is None else _TradeBuilder.from_state(doc["trade"])
+        pos.trades_closed = int(doc["trades_closed"])
+        return pos
 
     # ---- changes ------------------------------------------------------------------------
 
