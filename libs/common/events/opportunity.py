@@ -93,7 +93,7 @@ class BinarySignalDetected(Event):
     entry_price: Money  # the price in force when the signal was made
     probability: Money  # estimated probability of finishing in the money, 0..1
     payout_pct: Money  # paid on a win, % of stake
-    expected_value: Money  # per unit stake: p * payout - (1 - p) (ties ignored)
+    expected_value: Money  # per unit stake: p_win * payout_pct / 100 - p_loss (a tie refunds)
     stake: Money
     notional: Money  # = stake, for the risk gate
     volatility: Money  # per-second realized volatility the probability came from
