@@ -19,19 +19,19 @@ from eth_tester.exceptions import TransactionFailed
 from pydantic import SecretStr
 from web3.exceptions import ContractLogicError
 
-from libs.common.enums import ChainId
-from libs.common.errors import ConfigurationError, TemporaryError
-from libs.common.events import PoolStateUpdated
-from libs.common.testing import eventually
-from services.intake.adapters.base import BadMessage
-from services.intake.adapters.dex import DexPoolAdapter, PoolConfig
-from services.intake.adapters.dex.amm import (
+from libs.common.amm import (
     UINT112_MAX,
     AmmError,
     ArithmeticOverflow,
     get_amount_in,
     get_amount_out,
 )
+from libs.common.enums import ChainId
+from libs.common.errors import ConfigurationError, TemporaryError
+from libs.common.events import PoolStateUpdated
+from libs.common.testing import eventually
+from services.intake.adapters.base import BadMessage
+from services.intake.adapters.dex import DexPoolAdapter, PoolConfig
 from services.intake.adapters.dex.devchain import Artifact, DevChain, RpcServer, compile_contracts
 from tests.integration.adapters.contract import AdapterContract, ContractCase
 

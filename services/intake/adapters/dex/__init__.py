@@ -2,7 +2,7 @@
 
 `DexPoolAdapter` is the VenueAdapter (one per chain, venue `DEX_<CHAIN>`); `DexSettings` its
 settings (`TRIFECTA_DEX_*`); `adapters_from_settings` builds one adapter per configured chain;
-`amm` holds the pure constant-product maths. See README.md in this folder.
+`libs.common.amm` holds the pure constant-product maths. See README.md in this folder.
 """
 from services.intake.adapters.dex.adapter import DexPoolAdapter, adapters_from_settings
 from services.intake.adapters.dex.config import DexSettings, PoolConfig, venue_name

@@ -19,13 +19,13 @@ from collections.abc import AsyncIterator, Sequence
 from eth_utils import to_checksum_address
 from pydantic import SecretStr
 
+from libs.common import amm
 from libs.common.clock import Clock, LiveClock
 from libs.common.enums import ChainId
 from libs.common.errors import ConfigurationError, RateLimited, TemporaryError, ValidationFailed
 from libs.common.events import InstrumentsUpdated, PoolStateUpdated
 from services.intake.adapters.base import AdapterStats, BadMessage
 
-from . import amm
 from .config import DexSettings, PoolConfig, parse_chain, redact_url, venue_name
 from .parsing import (
     DECIMALS,

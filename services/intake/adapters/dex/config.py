@@ -17,10 +17,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from libs.common.amm import FEE_DENOMINATOR, UNISWAP_V2_FEE_BPS
 from libs.common.enums import ChainId
 from libs.common.errors import ConfigurationError
-
-from .amm import FEE_DENOMINATOR, UNISWAP_V2_FEE_BPS
 
 VENUE_PREFIX = "DEX_"
 

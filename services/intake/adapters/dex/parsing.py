@@ -17,12 +17,12 @@ from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
+from libs.common.amm import FEE_DENOMINATOR, UINT112_MAX
 from libs.common.enums import ChainId, InstrumentKind
 from libs.common.errors import ValidationFailed
 from libs.common.events import InstrumentInfo, PoolStateUpdated
 from libs.common.identifiers import instrument_id
 
-from .amm import FEE_DENOMINATOR, UINT112_MAX
 from .config import venue_name
 
 NS_PER_S = 1_000_000_000

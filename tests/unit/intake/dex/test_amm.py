@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import pytest
 
-from services.intake.adapters.dex.amm import (
+from libs.common.amm import (
     UINT112_MAX,
     ArithmeticOverflow,
     Hop,
