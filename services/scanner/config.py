@@ -6,8 +6,15 @@ from pydantic import Field
 
 from libs.common.settings import ServiceSettings
 from services.scanner.domain.arbitrage import ArbitrageConfig
+from services.scanner.domain.costs import DEFAULT_REBALANCE_EVERY_N_TRADES, TransferCosts
 from services.scanner.domain.fees import FeeSchedule
 from services.scanner.domain.forex import ForexSignalConfig
+from services.scanner.domain.freshness import (
+    DEFAULT_LATENCY_NS,
+    DEFAULT_OTHER_LATENCY_NS,
+    DEFAULT_SAFETY_FACTOR,
+    FreshnessBudget,
+)
 from services.scanner.domain.multihop import MultiHopConfig
 
 
@@ -19,6 +26,18 @@ class ScannerSettings(ServiceSettings):
     arb_target_btc: Decimal = Field(default=Decimal("0.01"), gt=0)
     arb_min_interval_ms: int = Field(default=1000, ge=0)
     arb_min_change_bps: Decimal = Field(default=Decimal(1), ge=0)
+    # withdrawal fees {venue: {asset: fee in asset units}} over the placeholder defaults of
+    # services/scanner/domain/costs.py; a rebalancing is paid once every N trades
+    arb_withdrawal_fees: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+    arb_rebalance_every_n_trades: int = Field(default=DEFAULT_REBALANCE_EVERY_N_TRADES, ge=1)
+    # freshness budget: expected order round trip per venue (ms) x safety factor
+    # (assumed numbers, see services/scanner/domain/freshness.py); off = no stale filter
+    arb_freshness_enabled: bool = True
+    arb_latency_ms: dict[str, Decimal] = Field(default_factory=lambda: {
+        v: Decimal(ns) / 1_000_000 for v, ns in DEFAULT_LATENCY_NS.items()})
+    arb_default_latency_ms: Decimal = Field(
+        default=Decimal(DEFAULT_OTHER_LATENCY_NS) / 1_000_000, gt=0)
+    arb_latency_safety_factor: Decimal = Field(default=DEFAULT_SAFETY_FACTOR, gt=0)
     # multi-hop cycles start with this much of the first of these currencies they pass through
     cycle_start_amounts: dict[str, Decimal] = Field(
         default_factory=lambda: {"USDT": Decimal(500), "USD": Decimal(500)})
@@ -31,9 +50,17 @@ class ScannerSettings(ServiceSettings):
         return FeeSchedule.from_settings(self.fees_override)
 
     def arbitrage(self) -> ArbitrageConfig:
+        freshness = FreshnessBudget(
+            latency_ns={v: int(ms * 1_000_000) for v, ms in self.arb_latency_ms.items()},
+            default_latency_ns=int(self.arb_default_latency_ms * 1_000_000),
+            safety_factor=self.arb_latency_safety_factor,
+        ) if self.arb_freshness_enabled else None
+        transfers = TransferCosts.from_settings(
+            self.arb_withdrawal_fees, rebalance_every_n_trades=self.arb_rebalance_every_n_trades)
         return ArbitrageConfig(target_quantity={"BTC": self.arb_target_btc},
                                min_interval_ns=self.arb_min_interval_ms * 1_000_000,
-                               min_change_bps=self.arb_min_change_bps)
+                               min_change_bps=self.arb_min_change_bps,
+                               transfers=transfers, freshness=freshness)
 
     def multihop(self) -> MultiHopConfig:
         return MultiHopConfig(start_amounts=self.cycle_start_amounts,

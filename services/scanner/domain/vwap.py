@@ -87,3 +87,46 @@ def available_base(levels: Sequence[Level], kind: InstrumentKind,
     if kind is InstrumentKind.INVERSE:
         return sum((to_base(s, p, kind, contract_size) for p, s in levels if s > 0), _ZERO)
     return sum((s for _, s in levels if s > 0), _ZERO)
+
+
+def walk_native(levels: Sequence[Level], native: Decimal, kind: InstrumentKind,
+                contract_size: Decimal | None = None) -> BookWalk | None:
+    """Take `native` venue units (contracts for INVERSE) from `levels`, best first.
+
+    Used to price a whole number of contracts: the base quantity then follows from each
+    level's price. For SPOT/LINEAR native units are base units and this is `walk_book`.
+    """
+    if kind is not InstrumentKind.INVERSE:
+        return walk_book(levels, native, kind, contract_size)
+    if native <= 0:
+        raise ValueError(f"walk quantity must be positive, got {native}")
+    if contract_size is None:
+        raise ValueError("INVERSE instrument needs contract_size")
+    if not levels:
+        return None
+    remaining = native
+    base = _ZERO
+    used = 0
+    for price, size in levels:
+        used += 1
+        take = min(size, remaining)
+        base += to_base(take, price, kind, contract_size)
+        remaining -= take
+        if remaining <= 0:
+            break
+    taken = native - remaining
+    if taken <= 0:
+        return None
+    notional = taken * contract_size
+    short = to_base(remaining, levels[-1][0], kind, contract_size) if remaining > 0 else _ZERO
+    return BookWalk(requested=base + short,
+                    quantity=base, native_quantity=taken, notional=notional,
+                    vwap=notional / base, best_price=levels[0][0], levels_used=used,
+                    depth_exhausted=remaining > 0)
+
+
+def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
+    """`value` rounded down to a whole multiple of `step` (> 0): the size a venue accepts."""
+    if step <= 0:
+        raise ValueError(f"step must be positive, got {step}")
+    return (value // step) * step

@@ -138,7 +138,7 @@ def test_opportunities_come_best_net_edge_first() -> None:
 
 
 def test_emitted_event_is_caused_by_the_triggering_book() -> None:
-    scan = scanner()
+    scan = scanner(freshness=None)  # a 250 ms old quote is past the default 150 ms budget
     other = usdm(ts=T0 - 250_000_000)
     scan.on_book(other)
     trigger = spot(ts=T0)
