@@ -28,9 +28,9 @@ ALL_STREAMS = (
 
 # consumer group (= service) -> streams it reads
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "scanner": (MD_BOOKS, MD_BARS, MD_INSTRUMENTS),
+    "scanner": (MD_BOOKS, MD_BARS, MD_INSTRUMENTS, MD_QUOTES, MD_POOLS),
     "decision": (OPPORTUNITIES, OMS_POSITIONS, LEARNING_POLICIES, CONTROL),
-    "execution": (ORDERS_INTENTS, MD_BOOKS, MD_BARS, CONTROL),
+    "execution": (ORDERS_INTENTS, MD_BOOKS, MD_BARS, MD_TRADES, CONTROL),
     "oms": (ORDERS_INTENTS, ORDERS_REPORTS, MD_BARS),
     "learning": (OMS_TRADES, DECISIONS_REJECTED),
 }

@@ -8,9 +8,13 @@ from libs.common.service import Service
 from libs.common.streams import SUBSCRIPTIONS
 from services.scanner.config import ScannerSettings
 from services.scanner.domain.arbitrage import CrossVenueArbitrage
+from services.scanner.domain.binary import BinarySignalScanner
+from services.scanner.domain.crosschain import CrossChainArbitrage
+from services.scanner.domain.fibonacci import FibonacciConfig, FibonacciFeatures
 from services.scanner.domain.forex import ForexSignalScanner
 from services.scanner.domain.multihop import MultiHopArbitrage
-from services.scanner.handlers import make_handler
+from services.scanner.domain.tokens import TokenRegistry
+from services.scanner.handlers import Scanners, make_handler
 
 NAME = "scanner"
 PORT = 8102
@@ -19,14 +23,20 @@ PORT = 8102
 def build(settings: ScannerSettings | None = None) -> Service:
     settings = settings or ScannerSettings()
     clock = LiveClock()
-    arb = CrossVenueArbitrage(clock, settings.fees(), settings.arbitrage())
-    fx = ForexSignalScanner(clock, settings.forex())
     fees = settings.fees()
-    cycles = MultiHopArbitrage(clock, fees, settings.multihop())
+    scanners = Scanners(
+        arb=CrossVenueArbitrage(clock, fees, settings.arbitrage()),
+        cycles=MultiHopArbitrage(clock, fees, settings.multihop()),
+        cross_chain=CrossChainArbitrage(clock, TokenRegistry.default(), settings.cross_chain()),
+        fx=ForexSignalScanner(clock, settings.forex()),
+        binary=BinarySignalScanner(clock, settings.binary()),
+        fib=FibonacciFeatures(FibonacciConfig()) if settings.fibonacci_enabled else None,
+    )
 
     def extra() -> dict[str, object]:
-        return {"multi_hop": {"markets": len(cycles.graph.markets),
-                              **dataclasses.asdict(cycles.stats)}}
+        return {"two_leg": dataclasses.asdict(scanners.arb.stats),
+                "multi_hop": {"markets": len(scanners.cycles.graph.markets),
+                              **dataclasses.asdict(scanners.cycles.stats)}}
 
     return Service(NAME, settings, default_port=PORT, streams=SUBSCRIPTIONS[NAME],
-                   handler=make_handler(arb, fx, cycles), extra_health=extra)
+                   handler=make_handler(scanners), extra_health=extra)

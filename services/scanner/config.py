@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from pydantic import Field
 
+from libs.common.enums import ChainId
 from libs.common.settings import ServiceSettings
 from services.scanner.domain.arbitrage import ArbitrageConfig
+from services.scanner.domain.binary import BinarySignalConfig
 from services.scanner.domain.costs import DEFAULT_REBALANCE_EVERY_N_TRADES, TransferCosts
+from services.scanner.domain.crosschain import BridgeRoute, ChainCosts, CrossChainConfig
 from services.scanner.domain.fees import FeeSchedule
 from services.scanner.domain.forex import ForexSignalConfig
 from services.scanner.domain.freshness import (
@@ -67,6 +71,33 @@ class ScannerSettings(ServiceSettings):
                               lengths=self.cycle_lengths,
                               min_interval_ns=self.arb_min_interval_ms * 1_000_000,
                               min_change_bps=self.arb_min_change_bps)
+
+    # Cross-chain: nothing is traded until chains, bridges and volatilities are configured:
+    # TRIFECTA_CROSSCHAIN='{"chains": {"42161": {"gas_units_per_swap": 150000,
+    #   "gas_price_gwei": "0.01", "native_price": {"USDC": "3000"}, "block_time_ns": 250000000}},
+    #   "bridges": {"ETH": {"fee_fixed": "0.001", "fee_rate": "0.0005", "time_s": "600"}},
+    #   "sigma_annual": {"ETH": "0.6"}}'
+    crosschain: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    binary_stake: Decimal = Field(default=Decimal(1), gt=0)
+    fibonacci_enabled: bool = True
+
+    def cross_chain(self) -> CrossChainConfig:
+        c = self.crosschain
+        chains = {ChainId(int(k)): ChainCosts(
+            gas_units_per_swap=int(v["gas_units_per_swap"]),
+            gas_price_gwei=Decimal(str(v["gas_price_gwei"])),
+            native_price={q: Decimal(str(p)) for q, p in v["native_price"].items()},
+            block_time_ns=int(v["block_time_ns"])) for k, v in c.get("chains", {}).items()}
+        bridges = {a: BridgeRoute(fee_fixed=Decimal(str(v["fee_fixed"])),
+                                  fee_rate=Decimal(str(v["fee_rate"])),
+                                  time_s=Decimal(str(v["time_s"])),
+                                  gas_units=int(v.get("gas_units", 0)))
+                   for a, v in c.get("bridges", {}).items()}
+        sigma = {a: Decimal(str(v)) for a, v in c.get("sigma_annual", {}).items()}
+        return CrossChainConfig(chains=chains, bridges=bridges, sigma_annual=sigma)
+
+    def binary(self) -> BinarySignalConfig:
+        return BinarySignalConfig(stake=self.binary_stake)
 
     def forex(self) -> ForexSignalConfig:
         return ForexSignalConfig(quantity=self.fx_quantity, tp_atr=self.fx_tp_atr,

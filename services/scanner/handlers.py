@@ -1,36 +1,64 @@
-"""Scanner handler: books feed the two-leg and multi-hop arbitrage scanners, bars the forex
-scanner, markets metadata the multi-hop graph."""
+"""Scanner handler: books feed the two-leg and multi-hop arbitrage scanners, DEX pools the
+cross-chain scanner, bars the forex scanner and the Fibonacci features, quotes the binary
+scanner, markets metadata the graph and the lot rules."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from libs.common.bus import Handler, Output
 from libs.common.events import (
     BarClosed,
+    BinaryAssetsUpdated,
     BookGapDetected,
     Event,
     InstrumentsUpdated,
     OrderBookUpdated,
+    PoolStateUpdated,
+    QuoteTick,
 )
-from libs.common.streams import OPPORTUNITIES
+from libs.common.streams import MD_SIGNALS, OPPORTUNITIES
 from services.scanner.domain.arbitrage import CrossVenueArbitrage
+from services.scanner.domain.binary import BinarySignalScanner
+from services.scanner.domain.crosschain import CrossChainArbitrage
+from services.scanner.domain.fibonacci import FibonacciFeatures
 from services.scanner.domain.forex import ForexSignalScanner
 from services.scanner.domain.multihop import MultiHopArbitrage
 
 
-def make_handler(arb: CrossVenueArbitrage, fx: ForexSignalScanner,
-                 cycles: MultiHopArbitrage) -> Handler:
+@dataclass
+class Scanners:
+    arb: CrossVenueArbitrage
+    cycles: MultiHopArbitrage
+    cross_chain: CrossChainArbitrage
+    fx: ForexSignalScanner
+    binary: BinarySignalScanner
+    fib: FibonacciFeatures | None
+
+
+def make_handler(s: Scanners) -> Handler:
     async def handle(stream: str, event: Event) -> Sequence[Output]:
+        out: list[Output] = []
         if isinstance(event, OrderBookUpdated):
-            found = arb.on_book(event) + cycles.on_book(event)  # [] for markets not in a cycle
-            return [(OPPORTUNITIES, o) for o in found]
-        if isinstance(event, BarClosed):
-            return [(OPPORTUNITIES, s) for s in fx.on_bar(event)]
-        if isinstance(event, BookGapDetected):
-            arb.on_gap(event)
-            cycles.on_gap(event)
+            found = s.arb.on_book(event) + s.cycles.on_book(event)  # [] when not in a cycle
+            out = [(OPPORTUNITIES, o) for o in found]
+        elif isinstance(event, BarClosed):
+            out = [(OPPORTUNITIES, o) for o in s.fx.on_bar(event)]
+            features = s.fib.on_bar(event) if s.fib else None
+            if features is not None:
+                out.append((MD_SIGNALS, features))
+        elif isinstance(event, QuoteTick):
+            out = [(OPPORTUNITIES, o) for o in s.binary.on_quote(event)]
+        elif isinstance(event, PoolStateUpdated):
+            out = [(OPPORTUNITIES, o) for o in s.cross_chain.on_pool(event)]
+        elif isinstance(event, BookGapDetected):
+            s.arb.on_gap(event)
+            s.cycles.on_gap(event)
         elif isinstance(event, InstrumentsUpdated):
-            cycles.on_instruments(event)
-        return []
+            s.arb.on_instruments(event)
+            s.cycles.on_instruments(event)
+        elif isinstance(event, BinaryAssetsUpdated):
+            s.binary.on_assets(event)
+        return out
 
     return handle
