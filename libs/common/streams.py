@@ -29,7 +29,8 @@ ALL_STREAMS = (
 # consumer group (= service) -> streams it reads
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "scanner": (MD_BOOKS, MD_BARS, MD_INSTRUMENTS, MD_QUOTES, MD_POOLS),
-    "decision": (OPPORTUNITIES, OMS_POSITIONS, LEARNING_POLICIES, CONTROL),
+    "decision": (OPPORTUNITIES, OMS_POSITIONS, OMS_TRADES, LEARNING_POLICIES, CONTROL,
+                 MD_INSTRUMENTS),
     "execution": (ORDERS_INTENTS, MD_BOOKS, MD_BARS, MD_TRADES, CONTROL),
     "oms": (ORDERS_INTENTS, ORDERS_REPORTS, MD_BARS),
     "learning": (OMS_TRADES, DECISIONS_REJECTED),

@@ -3,23 +3,45 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis.asyncio import Redis
+
+from libs.common.clock import Clock, LiveClock
+from libs.common.enums import Mode
 from libs.common.service import Service
 from libs.common.streams import SUBSCRIPTIONS
+from services.decision.adapters.control_watch import ControlWatcher
+from services.decision.adapters.risk_state import InMemoryRiskState, RedisRiskState
 from services.decision.config import DecisionSettings
-from services.decision.domain.risk import RiskGate
+from services.decision.domain.risk import EventClock, RiskGate, RiskState
 from services.decision.handlers import make_handler
 
 NAME = "decision"
 PORT = 8103
 
 
+def build_gate(settings: DecisionSettings, redis: Redis | None = None) -> RiskGate:
+    """The risk gate with its shared state (Redis unless TRIFECTA_RISK_STATE=memory) and its
+    clock (event time in DEMO, where data is replayed; the wall clock otherwise)."""
+    state: RiskState
+    if settings.risk_state == "redis":
+        state = RedisRiskState(redis or Redis.from_url(settings.redis_url),
+                               settings.risk_state_prefix)
+    else:
+        state = InMemoryRiskState()
+    clock: Clock = EventClock() if settings.mode is Mode.DEMO else LiveClock()
+    return RiskGate(settings.limits(), state, clock=clock, sizing=settings.sizing(),
+                    sizing_config=settings.sizing_config())
+
+
 def build(settings: DecisionSettings | None = None) -> Service:
     settings = settings or DecisionSettings()
-    gate = RiskGate(settings.limits())
+    redis = Redis.from_url(settings.redis_url)
+    gate = build_gate(settings, redis)
 
     def extra() -> dict[str, Any]:
-        return {"kill_switch": gate.kill_switch, "open_positions": len(gate.open_positions),
+        return {"kill_switch": gate.kill_switch, "open_positions": gate.open_positions,
                 "policy_version": gate.policy_version}
 
     return Service(NAME, settings, default_port=PORT, streams=SUBSCRIPTIONS[NAME],
-                   handler=make_handler(gate), extra_health=extra)
+                   handler=make_handler(gate), producer=ControlWatcher(redis, gate),
+                   extra_health=extra)
