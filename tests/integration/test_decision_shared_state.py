@@ -98,7 +98,8 @@ async def test_kill_switch_on_control_takes_effect_while_opportunities_flow(
                                 max_open_positions=100_000)
     gate = build_gate(settings, redis)
     metrics = BusMetrics(f"decision-{uid}")
-    consumer = Consumer(redis, group=f"decision-{uid}", consumer="r1", streams=SUBSCRIPTIONS["decision"],
+    consumer = Consumer(redis, group=f"decision-{uid}", consumer="r1",
+                        streams=SUBSCRIPTIONS["decision"],
                         handler=make_handler(gate), publisher=Publisher(redis, "decision"),
                         metrics=metrics, block_ms=settings.block_ms)
     start_id = (await redis.xinfo_stream(DECISIONS_REJECTED))["last-generated-id"] \
