@@ -37,6 +37,10 @@ class Scanners:
 
 
 def make_handler(s: Scanners) -> Handler:
+    # Fibonacci levels only move when a new swing is confirmed: publish then, not every bar
+    # (30k feature events per demo replay otherwise, for a level set that rarely changes).
+    last_pivot: dict[tuple[str, int], object] = {}
+
     async def handle(stream: str, event: Event) -> Sequence[Output]:
         out: list[Output] = []
         if isinstance(event, OrderBookUpdated):
@@ -45,8 +49,12 @@ def make_handler(s: Scanners) -> Handler:
         elif isinstance(event, BarClosed):
             out = [(OPPORTUNITIES, o) for o in s.fx.on_bar(event)]
             features = s.fib.on_bar(event) if s.fib else None
-            if features is not None:
-                out.append((MD_SIGNALS, features))
+            if features is not None and s.fib is not None:
+                key = (event.instrument_id, event.timeframe_s)
+                pivots = s.fib.pivots(*key)
+                if pivots and pivots[-1] != last_pivot.get(key):
+                    last_pivot[key] = pivots[-1]
+                    out.append((MD_SIGNALS, features))
         elif isinstance(event, QuoteTick):
             out = [(OPPORTUNITIES, o) for o in s.binary.on_quote(event)]
         elif isinstance(event, PoolStateUpdated):
