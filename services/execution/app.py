@@ -25,7 +25,9 @@ def build(settings: ExecutionSettings | None = None) -> Service:
 
     def extra() -> dict[str, Any]:
         return {"kill_switch": venue.kill_switch_active, "pending_orders": venue.pending_orders,
-                "open_brackets": venue.open_brackets, "late_fills": venue.late_fills}
+                "resting_orders": venue.resting_orders, "open_brackets": venue.open_brackets,
+                "late_fills": venue.late_fills, "unwinds": venue.unwinds,
+                "unwind_cost": str(venue.unwind_cost), "unbalanced": venue.unbalanced}
 
     return Service(NAME, settings, default_port=PORT, streams=SUBSCRIPTIONS[NAME],
                    handler=make_handler(venue), extra_health=extra)

@@ -15,8 +15,8 @@ from typing import Any
 
 from libs.common.bus import Output, Publisher, dead_letter_fields, maxlen_for
 from libs.common.clock import LiveClock
-from libs.common.events import BarClosed, BookGapDetected, OrderBookUpdated
-from libs.common.streams import DLQ, MD_BARS, MD_BOOKS
+from libs.common.events import BarClosed, BookGapDetected, OrderBookUpdated, TradeTick
+from libs.common.streams import DLQ, MD_BARS, MD_BOOKS, MD_TRADES
 from services.intake.adapters.recorded import recorded_sources
 from services.intake.config import IntakeSettings
 from services.intake.domain.instruments import BINANCE_INSTRUMENTS, FXCM_GBPUSD, InstrumentSpec
@@ -30,6 +30,15 @@ DATASETS: dict[str, tuple[InstrumentSpec, ...]] = {
     "binance": tuple(BINANCE_INSTRUMENTS),
     "fxcm": (FXCM_GBPUSD,),
 }
+
+
+def stream_for(out: OrderBookUpdated | BookGapDetected | BarClosed | TradeTick) -> str:
+    """The md.* stream an intake output is published on."""
+    if isinstance(out, BarClosed):
+        return MD_BARS
+    if isinstance(out, TradeTick):
+        return MD_TRADES
+    return MD_BOOKS
 
 
 class Replayer:
@@ -96,16 +105,17 @@ class Replayer:
                 if delay > 0:
                     await self._flush(publisher, batch)
                     await asyncio.sleep(delay)
-            stream = MD_BARS if isinstance(out, BarClosed) else MD_BOOKS
-            assert isinstance(out, OrderBookUpdated | BookGapDetected | BarClosed)
-            batch.append((stream, out))
+            assert isinstance(out, OrderBookUpdated | BookGapDetected | BarClosed | TradeTick)
+            batch.append((stream_for(out), out))
             if len(batch) >= s.intake_publish_batch:
                 await self._flush(publisher, batch)
             if limit and pipeline.published >= limit:
                 break
         await self._flush(publisher, batch)
         marker = pipeline.finished(name)
-        streams: Sequence[str] = (MD_BARS,) if name == "fxcm" else (MD_BOOKS,)
+        # Binance ends both its streams: execution closes book orders on md.books and resting
+        # limit orders once the tape (md.trades) is over too.
+        streams: Sequence[str] = (MD_BARS,) if name == "fxcm" else (MD_BOOKS, MD_TRADES)
         await publisher.publish_many([(st, marker) for st in streams])
         self.done[name] = True
         logger.info("dataset %s replayed: %d events", name, pipeline.published)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from libs.common.errors import ConfigurationError
-from libs.common.events import BarClosed, OrderBookUpdated
+from libs.common.events import BarClosed, OrderBookUpdated, TradeTick
 
 
 class Lookup(StrEnum):
@@ -77,6 +77,13 @@ class BookHistory:
         """The latest book of an instrument, whatever its time."""
         s = self._series.get(instrument_id)
         return s.books[-1] if s else None
+
+    def between(self, instrument_id: str, start: int, end: int) -> list[OrderBookUpdated]:
+        """Books with start <= ts_event < end, oldest first (those kept)."""
+        s = self._series.get(instrument_id)
+        if s is None:
+            return []
+        return s.books[bisect_left(s.ts, start):bisect_left(s.ts, end)]
 
     def __len__(self) -> int:
         return sum(len(s.books) for s in self._series.values())
@@ -146,3 +153,52 @@ class BarHistory:
 
     def __len__(self) -> int:
         return sum(len(s.bars) for s in self._series.values())
+
+
+class TradeHistory:
+    """Tape trades per instrument for the last `window_ns` of event time, append-only.
+
+    Trades older than the latest of their instrument are ignored; a redelivered trade (same
+    trade id as one at the latest time) too.
+    """
+
+    def __init__(self, window_ns: int) -> None:
+        if window_ns <= 0:
+            raise ConfigurationError(f"trade history window must be > 0 ns, got {window_ns}")
+        self._window_ns = window_ns
+        self._ts: dict[str, list[int]] = {}
+        self._trades: dict[str, list[TradeTick]] = {}
+
+    def add(self, trade: TradeTick) -> bool:
+        """Record `trade`; False (ignored) when older than the latest or already held."""
+        ts = self._ts.setdefault(trade.instrument_id, [])
+        trades = self._trades.setdefault(trade.instrument_id, [])
+        if ts and trade.ts_event < ts[-1]:
+            return False
+        i = len(ts) - 1
+        while i >= 0 and ts[i] == trade.ts_event:
+            if trades[i].trade_id == trade.trade_id:
+                return False
+            i -= 1
+        ts.append(trade.ts_event)
+        trades.append(trade)
+        cut = bisect_left(ts, trade.ts_event - self._window_ns)
+        if cut > 0:
+            del ts[:cut]
+            del trades[:cut]
+        return True
+
+    def last_ts(self, instrument_id: str) -> int | None:
+        """ts_event of the latest trade of an instrument (None before the first)."""
+        ts = self._ts.get(instrument_id)
+        return ts[-1] if ts else None
+
+    def between(self, instrument_id: str, start: int, end: int) -> list[TradeTick]:
+        """Trades with start <= ts_event < end, oldest first (those kept)."""
+        ts = self._ts.get(instrument_id)
+        if not ts:
+            return []
+        return self._trades[instrument_id][bisect_left(ts, start):bisect_left(ts, end)]
+
+    def __len__(self) -> int:
+        return sum(len(t) for t in self._trades.values())

@@ -9,13 +9,18 @@ Feed it the merged, time-ordered records of the Binance captures and the FXCM ba
 - `BarClosed` for each bar, passed through;
 - `BadLine` for what could not be used: the caller sends it to the dead-letter stream.
 
-bookTicker and trade messages are counted and skipped. `stats` holds per-instrument counts for
-progress and health.
+- `TradeTick` for each `trade` message (the tape execution fills resting limit orders from).
+  Binance's `m: true` means the buyer was the maker, so the aggressor (taker) was the SELLER.
+
+bookTicker messages are counted and skipped. `stats` holds per-instrument counts for progress
+and health.
 
 Times: `ts_event` is the exchange time `E` (ms -> ns here, at the edge). The snapshot event
 takes the time of the last buffered diff replayed on it, else the snapshot's own `E`, else the
 line's local receive time (spot snapshots carry no `E`). The recorder's clock ran about 1.27 s
-behind Binance's in these captures, so receive times are used for ordering only.
+behind Binance's in these captures, so receive times are used for ordering only. A trade's
+`ts_event` is its message's `E` too: `RawTrade` does not carry the trade time `T` (on Binance's
+trade stream `T` <= `E`, typically equal to the ms).
 """
 from __future__ import annotations
 
@@ -25,7 +30,13 @@ from typing import Any
 
 from libs.common.clock import Clock
 from libs.common.errors import ValidationFailed
-from libs.common.events import BarClosed, BookGapDetected, OrderBookUpdated, ReplayFinished
+from libs.common.events import (
+    BarClosed,
+    BookGapDetected,
+    OrderBookUpdated,
+    ReplayFinished,
+    TradeTick,
+)
 from services.intake.domain.bars import is_crossed
 from services.intake.domain.binance_book import (
     DEFAULT_BUFFER_LIMIT,
@@ -46,7 +57,7 @@ from services.intake.domain.records import (
 NS_PER_MS = 1_000_000
 
 IntakeInput = RawSnapshot | RawDepthUpdate | RawBookTicker | RawTrade | BadLine | BarClosed
-IntakeOutput = OrderBookUpdated | BookGapDetected | BarClosed | BadLine
+IntakeOutput = OrderBookUpdated | BookGapDetected | BarClosed | TradeTick | BadLine
 
 
 def replay_key(item: IntakeInput) -> int:
@@ -72,7 +83,7 @@ class SourceStats:
     gaps: int = 0
     books_emitted: int = 0
     book_tickers_skipped: int = 0
-    trades_skipped: int = 0
+    trades_emitted: int = 0
     bars_emitted: int = 0
     bars_crossed: int = 0  # ask close < bid close, published as the vendor gave it
     bad_lines: int = 0
@@ -126,13 +137,11 @@ class IntakePipeline:
         """What to publish for one record (often nothing: a deep diff, a bookTicker)."""
         if isinstance(record, RawDepthUpdate):
             out = self._on_diff(record)
-        elif isinstance(record, RawBookTicker | RawTrade):
-            stats = self._stats_for(record.source)
-            if isinstance(record, RawTrade):
-                stats.trades_skipped += 1
-            else:
-                stats.book_tickers_skipped += 1
+        elif isinstance(record, RawBookTicker):
+            self._stats_for(record.source).book_tickers_skipped += 1
             return []
+        elif isinstance(record, RawTrade):
+            out = self._on_trade(record)
         elif isinstance(record, RawSnapshot):
             out = self._on_snapshot(record)
         elif isinstance(record, BarClosed):
@@ -172,7 +181,7 @@ class IntakePipeline:
             return self._bad(record, f"symbol {record.symbol!r} in a {spec.symbol} file")
         return self._books[spec.instrument_id]
 
-    def _bad(self, record: RawSnapshot | RawDepthUpdate, reason: str) -> BadLine:
+    def _bad(self, record: RawSnapshot | RawDepthUpdate | RawTrade, reason: str) -> BadLine:
         return BadLine(record.source, record.line_no, record.ts_recv, reason, "")
 
     def _on_snapshot(self, rec: RawSnapshot) -> list[IntakeOutput]:
@@ -219,6 +228,28 @@ class IntakePipeline:
             return []
         assert result.gap is not None  # GAP always carries one
         return [self._on_gap(stats, result.gap, ts)]
+
+    def _on_trade(self, rec: RawTrade) -> list[IntakeOutput]:
+        spec = self._by_source.get(rec.source)
+        if spec is None or spec.instrument_id not in self._books:
+            self._stats_for(rec.source).bad_lines += 1
+            return [self._bad(rec, f"no Binance instrument reads {rec.source!r}")]
+        stats = self._stats[spec.instrument_id]
+        if rec.symbol != spec.symbol:
+            stats.bad_lines += 1
+            return [self._bad(rec, f"symbol {rec.symbol!r} in a {spec.symbol} file")]
+        if rec.price <= 0 or rec.qty <= 0:
+            stats.bad_lines += 1
+            return [self._bad(rec, f"trade {rec.trade_id} price {rec.price} and quantity "
+                                   f"{rec.qty} must be positive")]
+        ts = rec.event_time_ms * NS_PER_MS
+        tick = TradeTick(
+            ts_event=ts, ts_init=self._clock.now_ns(), instrument_id=spec.instrument_id,
+            venue=spec.venue, price=rec.price, quantity=rec.qty,
+            aggressor="SELL" if rec.buyer_is_maker else "BUY", trade_id=str(rec.trade_id))
+        stats.trades_emitted += 1
+        stats.last_ts_event = max(ts, stats.last_ts_event or 0)
+        return [tick]
 
     def _on_gap(self, stats: SourceStats, gap: BookGap, ts_fallback: int) -> BookGapDetected:
         stats.gaps += 1

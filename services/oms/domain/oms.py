@@ -147,8 +147,16 @@ class _HeldTrade:
 STATE_VERSION = 1  # of `Oms.to_state()`; bump when its shape changes
 
 
-def close_cause(order: OrderRecord) -> CloseCause:
-    """Why the trade that `order`'s fill closed went flat (see the module docstring)."""
+def close_cause(order: OrderRecord, parent: OrderRecord | None = None) -> CloseCause:
+    """Why the trade that `order`'s fill closed went flat (see the module docstring).
+
+    A MARKET child on the opposite side of its parent leg is execution's unwind of an uneven
+    multi-leg fill (services/execution/domain/unwind.py).
+    """
+    if (order.parent_order_id is not None and order.order_type is OrderType.MARKET
+            and parent is not None and parent.side is not None and order.side is not None
+            and parent.side.sign != order.side.sign):
+        return CloseCause.UNWIND
     if order.parent_order_id is not None and order.order_type is OrderType.LIMIT:
         return CloseCause.TAKE_PROFIT
     if order.order_type is OrderType.STOP:
@@ -359,7 +367,8 @@ class Oms:
         events: list[Event] = [self._position_updated(
             pos, fill, ts=fill.ts_event, event_id=derived_id("evt", "position", fill.fill_id))]
         if closed is not None:
-            held = _HeldTrade(closed, fill.engine, fill.strategy, fill, close_cause(order))
+            held = _HeldTrade(closed, fill.engine, fill.strategy, fill,
+                              close_cause(order, self._orders.get(order.parent_order_id or "")))
             if closed.opening_intent_id in self._intents:
                 events.append(self._trade_closed(held))
             else:

@@ -13,6 +13,7 @@ from libs.common.events import (
     OrderBookUpdated,
     OrderIntentApproved,
     ReplayFinished,
+    TradeTick,
 )
 
 D = Decimal
@@ -90,3 +91,12 @@ def fx_intent(*, side: OrderSide = OrderSide.BUY, take_profit: str = "1.5800",
 
 def replay_finished(ts: int = T0 + 10 * MINUTE) -> ReplayFinished:
     return ReplayFinished(ts_event=ts, ts_init=ts, source="test", events_published=0)
+
+
+def trade(ts: int, price: str, quantity: str, aggressor: str, *, instrument_id: str = SPOT,
+          trade_id: str | None = None) -> TradeTick:
+    """One tape trade; `aggressor` is the taker's side, BUY or SELL."""
+    return TradeTick(ts_event=ts, ts_init=ts, instrument_id=instrument_id,
+                     venue=instrument_id.rsplit(".", 1)[1], price=D(price),
+                     quantity=D(quantity), aggressor=aggressor,  # type: ignore[arg-type]
+                     trade_id=trade_id or f"t{ts}-{price}-{quantity}")

@@ -306,8 +306,8 @@ def test_reports_carry_the_intent_chain_and_its_names() -> None:
 
 
 @pytest.mark.parametrize(("the_leg", "reason"), [
-    (leg(order_type=OrderType.LIMIT, limit_price=D(100)),
-     "paper venue takes MARKET orders only, got LIMIT"),
+    (leg(order_type=OrderType.STOP), "paper venue takes MARKET and LIMIT orders only, got STOP"),
+    (leg(order_type=OrderType.LIMIT), "LIMIT order needs a positive limit_price, got None"),
     (leg(instrument_id="BTC/USD.KRAKEN"), "no taker fee configured for venue KRAKEN"),
     (leg(quantity="0"), "quantity must be positive, got 0 (0 base)"),
 ])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from libs.common.clock import TestClock
-from libs.common.events import BarClosed, BookGapDetected, OrderBookUpdated
+from libs.common.events import BarClosed, BookGapDetected, OrderBookUpdated, TradeTick
 from services.intake.domain.instruments import BINANCE_INSTRUMENTS, INSTRUMENTS
 from services.intake.domain.pipeline import IntakeInput, IntakePipeline, replay_key
 from services.intake.domain.records import BadLine, RawBookTicker, RawTrade
@@ -85,13 +85,15 @@ def test_stale_diffs_are_dropped_and_counted() -> None:
     assert p.stats[SPOT].diffs_dropped == 1
 
 
-def test_book_ticker_and_trade_are_counted_not_published() -> None:
+def test_book_ticker_is_counted_not_published_and_trade_is_published() -> None:
     p = pipeline()
     ticker = RawBookTicker(USDM_FILE, 3, 1, "BTCUSDT", 1, D(1), D(1), D(2), D(1))
     trade = RawTrade(USDM_FILE, 4, 1, "BTCUSDT", 1, 1, D(1), D(1), False)
-    assert p.process(ticker) == [] and p.process(trade) == []
+    assert p.process(ticker) == []
+    (tick,) = p.process(trade)
+    assert isinstance(tick, TradeTick)
     s = p.stats["BTC/USDT-PERP.BINANCE_USDM"]
-    assert (s.book_tickers_skipped, s.trades_skipped) == (1, 1)
+    assert (s.book_tickers_skipped, s.trades_emitted, p.published) == (1, 1, 1)
 
 
 def test_bad_line_is_passed_on_for_the_dead_letters_and_counted() -> None:

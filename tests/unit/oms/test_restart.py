@@ -175,3 +175,21 @@ async def test_the_handler_routes_outputs_to_the_configured_streams() -> None:
     for e in script()[:6]:
         outs += await handle("x", e)
     assert [(s, type(e)) for s, e in outs][-2:] == [("p", PositionUpdated), ("t", TradeClosed)]
+
+
+def test_market_child_opposite_its_parent_is_an_unwind() -> None:
+    from libs.common.enums import CloseCause, Engine, OrderSide, OrderType
+    from services.oms.domain.oms import OrderRecord, close_cause
+
+    def rec(oid: str, side: OrderSide, otype: OrderType, parent: str | None) -> OrderRecord:
+        return OrderRecord(order_id=oid, intent_id="i", opportunity_id="o",
+                           engine=Engine.ARBITRAGE, strategy="s", position_key="k",
+                           instrument_id="BTC/USDT.BINANCE", side=side, order_type=otype,
+                           parent_order_id=parent)
+
+    leg = rec("leg", OrderSide.BUY, OrderType.MARKET, None)
+    unwind = rec("u", OrderSide.SELL, OrderType.MARKET, "leg")
+    hedge = rec("h", OrderSide.BUY, OrderType.MARKET, "leg")
+    assert close_cause(unwind, leg) is CloseCause.UNWIND
+    assert close_cause(hedge, leg) is CloseCause.HEDGED
+    assert close_cause(leg) is CloseCause.HEDGED
