@@ -98,6 +98,10 @@ async def test_kill_switch_on_control_takes_effect_while_opportunities_flow(
                                 max_open_positions=100_000)
     gate = build_gate(settings, redis)
     metrics = BusMetrics(f"decision-{uid}")
+    # This test's group starts at the streams' current end: entries other tests left in the
+    # shared Redis are not this measurement's backlog.
+    for stream in SUBSCRIPTIONS["decision"]:
+        await redis.xgroup_create(stream, f"decision-{uid}", id="$", mkstream=True)
     consumer = Consumer(redis, group=f"decision-{uid}", consumer="r1",
                         streams=SUBSCRIPTIONS["decision"],
                         handler=make_handler(gate), publisher=Publisher(redis, "decision"),
