@@ -17,13 +17,14 @@ ORDERS_REPORTS = "orders.reports"
 OMS_TRADES = "oms.trades"
 OMS_POSITIONS = "oms.positions"
 LEARNING_POLICIES = "learning.policies"
+DECISIONS_ALLOCATIONS = "decisions.allocations"  # the governor's capital allocation
 CONTROL = "control"
 DLQ = "dlq"
 
 ALL_STREAMS = (
     MD_BOOKS, MD_BARS, MD_QUOTES, MD_SIGNALS, MD_INSTRUMENTS, MD_POOLS, MD_TRADES,
     OPPORTUNITIES, ORDERS_INTENTS, DECISIONS_REJECTED, ORDERS_REPORTS, OMS_TRADES, OMS_POSITIONS,
-    LEARNING_POLICIES, CONTROL, DLQ,
+    LEARNING_POLICIES, DECISIONS_ALLOCATIONS, CONTROL, DLQ,
 )
 
 # consumer group (= service) -> streams it reads

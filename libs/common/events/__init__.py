@@ -14,6 +14,7 @@ from libs.common.events.decision import (
     OrderDenied,
     OrderIntentApproved,
 )
+from libs.common.events.governor import AllocationUpdated, EngineAllocation
 from libs.common.events.learning import PolicyUpdated
 from libs.common.events.market import (
     BarClosed,
@@ -61,6 +62,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PositionUpdated,
     TradeClosed,
     PolicyUpdated,
+    AllocationUpdated,
 )
 
 AnyEvent = Annotated[Union[EVENT_TYPES], Field(discriminator="kind")]  # type: ignore[valid-type]  # noqa: UP007
@@ -83,11 +85,11 @@ def encode(event: Event) -> bytes:
 
 
 __all__ = [
-    "AnyEvent", "ArbitrageOpportunityDetected", "BarClosed", "BinaryAsset", "BinaryAssetsUpdated",
-    "BinarySignalDetected", "BookGapDetected", "Bracket", "EVENT_TYPES", "Event",
-    "FeaturesComputed", "ForexSignalDetected", "InstrumentInfo", "InstrumentsUpdated", "IntentLeg",
-    "KillSwitchSet", "Money", "OpportunityLeg", "OrderBookUpdated", "OrderClosed", "OrderDenied",
-    "OrderFilled", "OrderIntentApproved", "OrderSubmitted", "PolicyUpdated", "PoolStateUpdated",
-    "PositionUpdated", "QuoteTick", "Record", "ReplayFinished", "TradeClosed", "TradeTick",
-    "decode", "encode",
+    "AllocationUpdated", "AnyEvent", "ArbitrageOpportunityDetected", "BarClosed", "BinaryAsset",
+    "BinaryAssetsUpdated", "BinarySignalDetected", "BookGapDetected", "Bracket", "EVENT_TYPES",
+    "EngineAllocation", "Event", "FeaturesComputed", "ForexSignalDetected", "InstrumentInfo",
+    "InstrumentsUpdated", "IntentLeg", "KillSwitchSet", "Money", "OpportunityLeg",
+    "OrderBookUpdated", "OrderClosed", "OrderDenied", "OrderFilled", "OrderIntentApproved",
+    "OrderSubmitted", "PolicyUpdated", "PoolStateUpdated", "PositionUpdated", "QuoteTick",
+    "Record", "ReplayFinished", "TradeClosed", "TradeTick", "decode", "encode",
 ]

@@ -14,6 +14,7 @@ from libs.common.enums import (
     OrderType,
 )
 from libs.common.events import (
+    AllocationUpdated,
     ArbitrageOpportunityDetected,
     BarClosed,
     BinaryAsset,
@@ -21,6 +22,7 @@ from libs.common.events import (
     BinarySignalDetected,
     BookGapDetected,
     Bracket,
+    EngineAllocation,
     Event,
     FeaturesComputed,
     ForexSignalDetected,
@@ -244,6 +246,15 @@ def trade_tick(**kw: Any) -> TradeTick:
     return TradeTick(**(base | kw))
 
 
+def allocation(**kw: Any) -> AllocationUpdated:
+    allocs = (EngineAllocation(engine=Engine.ARBITRAGE, weight=D("0.5"), capital=D("50000"),
+                               risk_budget=D("500"), reason="base"),
+              EngineAllocation(engine=Engine.FOREX, weight=D("0.4"), capital=D("40000"),
+                               risk_budget=D("400")))
+    return AllocationUpdated(**(dict(ts_event=1, version=1, regime="calm",
+                                     allocations=allocs) | kw))
+
+
 # One stub per event class: the round-trip test checks this covers EVENT_TYPES.
 STUBS: dict[type[Event], Any] = {
     OrderBookUpdated: book, BarClosed: bar, BookGapDetected: gap,
@@ -253,5 +264,5 @@ STUBS: dict[type[Event], Any] = {
     OrderClosed: closed, PositionUpdated: position, TradeClosed: trade, PolicyUpdated: policy,
     QuoteTick: quote, InstrumentsUpdated: instruments, PoolStateUpdated: pool,
     BinaryAssetsUpdated: binary_assets, BinarySignalDetected: binary_signal,
-    FeaturesComputed: features, TradeTick: trade_tick,
+    FeaturesComputed: features, TradeTick: trade_tick, AllocationUpdated: allocation,
 }
