@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install run demo test test-unit test-integration test-e2e bench lint compose-check clean
+.PHONY: install run demo test test-unit test-integration test-e2e bench lint compose-check clean \
+	train-predictors
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,ml]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -39,6 +40,11 @@ test-e2e: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/replay_throughput.py
+
+## train-predictors: direction/volatility predictors on the recorded bars, with out-of-sample
+##      figures beside the naive baselines (needs the [ml] extra for lstm/transformer)
+train-predictors: $(STAMP)
+	$(BIN)/python -m services.decision.predictors.train --model all --data fxcm
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
