@@ -20,7 +20,7 @@ from libs.common.redis_server import RedisServer, free_port
 from libs.common.streams import ALL_STREAMS, DLQ, MD_BARS, MD_BOOKS, MD_QUOTES, SUBSCRIPTIONS
 from trifecta.summary import summarize
 
-SERVICES = ("intake", "scanner", "decision", "execution", "oms", "learning")
+SERVICES = ("intake", "scanner", "decision", "execution", "oms", "learning", "dashboard")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -53,6 +53,9 @@ class Pipeline:
             env = {**os.environ, **self.env, "TRIFECTA_REDIS_URL": self.redis_url,
                    "TRIFECTA_HTTP_PORT": str(port), "TRIFECTA_LOG_JSON": "true",
                    "PYTHONUNBUFFERED": "1"}
+            if name == "dashboard":  # last: it polls the /health of the ones started before it
+                env["TRIFECTA_DASHBOARD_HEALTH_URLS"] = json.dumps(
+                    {n: self.url(n, "/health") for n in self.ports})
             log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (owned by the proc)
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,

@@ -1,0 +1,1 @@
+"""The dashboard: a read-only view of the streams, a WebSocket feed and the kill switch."""
