@@ -34,7 +34,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
                  MD_INSTRUMENTS),
     "execution": (ORDERS_INTENTS, MD_BOOKS, MD_BARS, MD_TRADES, CONTROL),
     "oms": (ORDERS_INTENTS, ORDERS_REPORTS, MD_BARS),
-    "learning": (OMS_TRADES, DECISIONS_REJECTED),
+    "learning": (OMS_TRADES, DECISIONS_REJECTED, OPPORTUNITIES, ORDERS_INTENTS, ORDERS_REPORTS),
 }
 
 # Approximate MAXLEN per stream (XADD MAXLEN ~). Market data is the bulk; the order trail is
