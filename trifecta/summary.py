@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from libs.common.events import (
+    AllocationUpdated,
     ArbitrageOpportunityDetected,
     Event,
     ForexSignalDetected,
@@ -33,6 +34,7 @@ def summarize(events_by_stream: dict[str, Iterable[Event]], stream_lengths: dict
     trades: dict[str, dict[str, Any]] = {}
     positions: dict[str, PositionUpdated] = {}
     policies: dict[str, PolicyUpdated] = {}
+    allocation: AllocationUpdated | None = None
     for stream_events in events_by_stream.values():
         for e in stream_events:
             if isinstance(e, ArbitrageOpportunityDetected):
@@ -59,6 +61,9 @@ def summarize(events_by_stream: dict[str, Iterable[Event]], stream_lengths: dict
                 t["fees"] += e.fees
             elif isinstance(e, PositionUpdated):
                 positions[e.position_key] = e
+            elif isinstance(e, AllocationUpdated):
+                if allocation is None or e.version > allocation.version:
+                    allocation = e
             elif isinstance(e, PolicyUpdated):
                 key = f"{e.engine.value}:{e.strategy}"
                 if key not in policies or e.version > policies[key].version:
@@ -99,6 +104,11 @@ def summarize(events_by_stream: dict[str, Iterable[Event]], stream_lengths: dict
         "arbitrage_edges": arb,
         "policies": {k: {"version": p.version, "enabled": p.enabled, "reason": p.reason}
                      for k, p in sorted(policies.items())},
+        "allocation": {} if allocation is None else {
+            "version": allocation.version, "regime": allocation.regime,
+            "engines": {a.engine.value: {"weight": str(a.weight), "capital": str(a.capital),
+                                         "risk_budget": str(a.risk_budget)}
+                        for a in allocation.allocations}},
         "dead_letters": dead_letters,
     }
 
@@ -134,6 +144,11 @@ def render(summary: dict[str, Any]) -> str:
     for k, p in summary["policies"].items():
         lines.append(f"policy {k}: v{p['version']} {'enabled' if p['enabled'] else 'DISABLED'}"
                      f" ({p['reason']})")
+    alloc = summary.get("allocation")
+    if alloc:
+        lines.append(f"governor allocation v{alloc['version']} ({alloc['regime']}): " + ", ".join(
+            f"{eng} {Decimal(a['weight']) * 100:.1f}% capital {_money(a['capital'])} "
+            f"risk budget {_money(a['risk_budget'])}" for eng, a in alloc["engines"].items()))
     lines.append(f"dead letters: {summary['dead_letters']}")
     lines.append("PnL in quote currency (USD/USDT for BTC, USD for GBP/USD), after fees.")
     return "\n".join(lines)

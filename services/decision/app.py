@@ -12,6 +12,8 @@ from libs.common.streams import SUBSCRIPTIONS
 from services.decision.adapters.control_watch import ControlWatcher
 from services.decision.adapters.risk_state import InMemoryRiskState, RedisRiskState
 from services.decision.config import DecisionSettings
+from services.decision.domain.agents import AgentBook
+from services.decision.domain.governor import Governor
 from services.decision.domain.risk import EventClock, RiskGate, RiskState
 from services.decision.handlers import make_handler
 
@@ -37,11 +39,25 @@ def build(settings: DecisionSettings | None = None) -> Service:
     settings = settings or DecisionSettings()
     redis = Redis.from_url(settings.redis_url)
     gate = build_gate(settings, redis)
+    governor = Governor(settings.governor())
+    agents = AgentBook(enabled=settings.agent_enabled, alpha=settings.agent_alpha,
+                       seed=settings.agent_seed)
 
     def extra() -> dict[str, Any]:
+        latest = governor.latest
         return {"kill_switch": gate.kill_switch, "open_positions": gate.open_positions,
-                "policy_version": gate.policy_version}
+                "policy_version": gate.policy_version,
+                "governor": {"enabled": settings.governor_enabled,
+                             "enforce": settings.governor_enforce,
+                             "version": latest.version if latest else 0,
+                             "regime": latest.regime if latest else governor.regime(),
+                             "allocations": {a.engine.value: {
+                                 "weight": str(a.weight), "capital": str(a.capital),
+                                 "risk_budget": str(a.risk_budget)}
+                                 for a in (latest.allocations if latest else ())}},
+                "agents": agents.health()}
 
     return Service(NAME, settings, default_port=PORT, streams=SUBSCRIPTIONS[NAME],
-                   handler=make_handler(gate), producer=ControlWatcher(redis, gate),
+                   handler=make_handler(gate, governor, agents, settings.governor_enforce),
+                   producer=ControlWatcher(redis, gate),
                    extra_health=extra)

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from libs.common.enums import Engine
+from libs.common.errors import ConfigurationError
 from libs.common.settings import ServiceSettings
 from services.decision.domain.gates.base import NS_PER_S
+from services.decision.domain.governor import ENGINES, GovernorConfig
 from services.decision.domain.risk import RiskLimits
 from services.decision.domain.sizing import SizingConfig, SizingMode
 
@@ -52,6 +54,47 @@ class DecisionSettings(ServiceSettings):
     binary_martingale: bool = False  # off by default; capped by binary_max_stake and steps
     binary_martingale_factor: Decimal = Field(default=Decimal("2"), ge=1, le=3)
     binary_martingale_max_steps: int = Field(default=3, ge=0, le=5)
+    # Master Governor: capital and risk budget per engine from realized PnL; when enabled it
+    # publishes AllocationUpdated and caps each engine's notional at its allocated capital
+    governor_enabled: bool = True
+    governor_enforce: bool = True  # False: publish allocations, leave the notional caps alone
+    governor_min_weight: float = Field(default=0.1, ge=0, le=1)
+    governor_max_weight: float = Field(default=0.6, ge=0, le=1)
+    governor_alpha: float = Field(default=0.1, gt=0, le=1)  # EWMA weight of a new trade
+    governor_min_trades: int = Field(default=5, ge=1)  # before that an engine scores neutral
+    governor_regime_min_trades: int = Field(default=20, ge=1)  # before that: "calm"
+    governor_change_threshold: float = Field(default=0.02, ge=0, le=1)
+    governor_volatile_ratio: float = Field(default=2.0, gt=1)  # short/long PnL std
+    governor_volatile_scale: float = Field(default=0.5, gt=0, le=1)
+    governor_risk_budget_pct: float = Field(default=0.02, gt=0, le=1)
+    # contextual-bandit agents: always run in shadow beside the gates; they only change
+    # decisions (skip what the agent skips) when agent_enabled
+    agent_enabled: bool = False
+    agent_alpha: float = Field(default=1.0, ge=0)  # LinUCB exploration width
+    agent_seed: int = 0
+
+    @model_validator(mode="after")
+    def _governor_bounds(self) -> DecisionSettings:
+        if self.governor_min_weight > self.governor_max_weight:
+            raise ConfigurationError(
+                f"TRIFECTA_GOVERNOR_MIN_WEIGHT {self.governor_min_weight} > "
+                f"TRIFECTA_GOVERNOR_MAX_WEIGHT {self.governor_max_weight}")
+        if self.governor_min_weight * len(ENGINES) > 1:
+            raise ConfigurationError(
+                f"TRIFECTA_GOVERNOR_MIN_WEIGHT {self.governor_min_weight} x {len(ENGINES)} "
+                "engines > 1")
+        return self
+
+    def governor(self) -> GovernorConfig:
+        return GovernorConfig(
+            enabled=self.governor_enabled, equity=self.equity,
+            min_weight=self.governor_min_weight, max_weight=self.governor_max_weight,
+            alpha=self.governor_alpha, min_trades=self.governor_min_trades,
+            regime_min_trades=self.governor_regime_min_trades,
+            change_threshold=self.governor_change_threshold,
+            volatile_ratio=self.governor_volatile_ratio,
+            volatile_scale=self.governor_volatile_scale,
+            risk_budget_pct=self.governor_risk_budget_pct)
 
     def limits(self) -> RiskLimits:
         return RiskLimits(
