@@ -19,16 +19,18 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, TypeVar
 
 from libs.common.enums import InstrumentKind
 from libs.common.errors import IllegalTransition, SequenceGap, ValidationFailed
 from libs.common.events import BookGapDetected, OrderBookUpdated
 from services.intake.domain.instruments import InstrumentSpec
+
+D = TypeVar("D")
 
 Level = tuple[Decimal, Decimal]
 Top = tuple[tuple[Level, ...], tuple[Level, ...]]
@@ -118,6 +120,28 @@ class SnapshotResult:
     applied: int
     stale: int
     gap: BookGap | None = None  # the buffered diffs did not bridge the snapshot
+
+
+def replay_buffered(buffer: deque[D] | list[D],
+                    sequence: Callable[[D], DiffResult]) -> SnapshotResult:
+    """Apply the diffs held for a new snapshot, in order, through `sequence`.
+
+    Stale ones are dropped; at the first gap the diffs after it stay buffered for the next
+    snapshot. Shared by every exact book that buffers diffs until its snapshot arrives.
+    """
+    pending = list(buffer)
+    buffer.clear()
+    applied = stale = 0
+    for i, diff in enumerate(pending):
+        result = sequence(diff)
+        if result.outcome is DiffOutcome.APPLIED:
+            applied += 1
+        elif result.outcome is DiffOutcome.STALE:
+            stale += 1
+        else:
+            buffer.extend(pending[i + 1:])
+            return SnapshotResult(applied, stale, result.gap)
+    return SnapshotResult(applied, stale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,19 +304,7 @@ class BinanceBook:
         self._last_update_id = last_update_id
         self._ts_event = ts_event
         self._last_top = None
-        pending = list(self._buffer)
-        self._buffer.clear()
-        applied = stale = 0
-        for i, diff in enumerate(pending):
-            result = self._sequence(diff)
-            if result.outcome is DiffOutcome.APPLIED:
-                applied += 1
-            elif result.outcome is DiffOutcome.STALE:
-                stale += 1
-            else:
-                self._buffer.extend(pending[i + 1:])
-                return SnapshotResult(applied, stale, result.gap)
-        return SnapshotResult(applied, stale)
+        return replay_buffered(self._buffer, self._sequence)
 
     def apply_diff(self, first_update_id: int, final_update_id: int,
                    prev_final_update_id: int | None, bids: Iterable[Level], asks: Iterable[Level],

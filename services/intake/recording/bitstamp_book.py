@@ -37,6 +37,7 @@ from services.intake.domain.binance_book import (
     DiffOutcome,
     DiffResult,
     SnapshotResult,
+    replay_buffered,
 )
 from services.intake.domain.instruments import InstrumentSpec
 from services.intake.recording import fields as f
@@ -89,19 +90,7 @@ class BitstampBook:
         self._levels.apply_snapshot(micro, bids, asks, ts_event=micro * NS_PER_US)
         self._state = BitstampState.SYNCED
         self._snapshot_micro = self._last = micro
-        pending = list(self._buffer)
-        self._buffer.clear()
-        applied = stale = 0
-        for i, d in enumerate(pending):
-            result = self._sequence(d)
-            if result.outcome is DiffOutcome.APPLIED:
-                applied += 1
-            elif result.outcome is DiffOutcome.STALE:
-                stale += 1
-            else:
-                self._buffer.extend(pending[i + 1:])
-                return SnapshotResult(applied, stale, result.gap)
-        return SnapshotResult(applied, stale)
+        return replay_buffered(self._buffer, self._sequence)
 
     def apply_diff(self, micro: int, bids: Iterable[Level], asks: Iterable[Level]) -> DiffResult:
         d = _Diff(micro, tuple(bids), tuple(asks))
