@@ -43,6 +43,7 @@ class Service:
         streams: Sequence[str] = (),
         handler: Handler | None = None,
         producer: Producer | None = None,
+        warm_up: Callable[[Redis], Awaitable[None]] | None = None,
         extra_health: Extra | None = None,
     ) -> None:
         self.name = name
@@ -51,6 +52,8 @@ class Service:
         self.streams = tuple(streams)
         self.handler = handler
         self.producer = producer
+        self.warm_up = warm_up
+        self.domain: Any = None  # the service's domain objects, for introspection and tests
         self.extra_health = extra_health
         self.metrics = BusMetrics(name)
         self.redis: Redis | None = None
@@ -123,6 +126,8 @@ class Service:
         self.publisher = Publisher(self.redis, self.name, self.metrics)
         await self._wait_for_redis()
         await ensure_groups(self.redis)  # the whole topology, before anything is published
+        if self.warm_up is not None:  # rebuild in-memory state before consuming new entries
+            await self.warm_up(self.redis)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):

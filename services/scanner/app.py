@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from libs.common.clock import LiveClock
 from libs.common.service import Service
@@ -15,6 +16,7 @@ from services.scanner.domain.forex import ForexSignalScanner
 from services.scanner.domain.multihop import MultiHopArbitrage
 from services.scanner.domain.tokens import TokenRegistry
 from services.scanner.handlers import Scanners, make_handler
+from services.scanner.warmup import make_warm_up
 
 NAME = "scanner"
 PORT = 8102
@@ -33,10 +35,15 @@ def build(settings: ScannerSettings | None = None) -> Service:
         fib=FibonacciFeatures(FibonacciConfig()) if settings.fibonacci_enabled else None,
     )
 
+    warmed: dict[str, Any] = {}
+
     def extra() -> dict[str, object]:
-        return {"two_leg": dataclasses.asdict(scanners.arb.stats),
+        return {"warm_start": warmed, "two_leg": dataclasses.asdict(scanners.arb.stats),
                 "multi_hop": {"markets": len(scanners.cycles.graph.markets),
                               **dataclasses.asdict(scanners.cycles.stats)}}
 
-    return Service(NAME, settings, default_port=PORT, streams=SUBSCRIPTIONS[NAME],
-                   handler=make_handler(scanners), extra_health=extra)
+    service = Service(NAME, settings, default_port=PORT, streams=SUBSCRIPTIONS[NAME],
+                      handler=make_handler(scanners), extra_health=extra,
+                      warm_up=make_warm_up(scanners, warmed))
+    service.domain = scanners
+    return service
