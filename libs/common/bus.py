@@ -406,3 +406,42 @@ async def group_backlog(redis: Redis, stream: str, group: str) -> tuple[int, int
             lag = len(rows)
         return int(lag), pending
     return 0, 0
+
+
+NO_POSITION = "0-0"
+
+
+def _str(v: bytes | str) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+async def group_position(redis: Redis, stream: str, group: str) -> str:
+    """The group's last-delivered-id on `stream` ("0-0" if the stream or group is missing).
+
+    Everything up to it was handed to a consumer; what of that is not acked is pending.
+    Services that rebuild in-memory state on restart replay up to this id.
+    """
+    try:
+        groups = await redis.xinfo_groups(stream)
+    except redis_errors.ResponseError:
+        return NO_POSITION
+    for g in groups:
+        if _str(g["name"]) == group:
+            return _str(g["last-delivered-id"])
+    return NO_POSITION
+
+
+async def pending_entries(redis: Redis, stream: str, group: str,
+                          chunk: int = 1000) -> list[tuple[str, str]]:
+    """(entry id, consumer) of every entry the group has delivered and not acked."""
+    out: list[tuple[str, str]] = []
+    start = "-"
+    while True:
+        try:
+            rows = await redis.xpending_range(stream, group, min=start, max="+", count=chunk)
+        except redis_errors.ResponseError:
+            return out
+        out += [(_str(r["message_id"]), _str(r["consumer"])) for r in rows]
+        if len(rows) < chunk:
+            return out
+        start = f"({out[-1][0]}"

@@ -16,10 +16,9 @@ import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
-from libs.common.bus import FIELD
+from libs.common.bus import FIELD, group_position, pending_entries
 from libs.common.errors import ValidationFailed
 from libs.common.events import PolicyUpdated, decode
 from libs.common.streams import LEARNING_POLICIES
@@ -49,28 +48,6 @@ def _id(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-async def _last_delivered(redis: Redis, stream: str, group: str) -> str | None:
-    try:
-        groups = await redis.xinfo_groups(stream)
-    except redis_errors.ResponseError:
-        return None
-    for g in groups:
-        if _s(g["name"]) == group:
-            return _s(g["last-delivered-id"])
-    return None
-
-
-async def _pending(redis: Redis, stream: str, group: str) -> set[str]:
-    out: set[str] = set()
-    start = "-"
-    while True:
-        rows = await redis.xpending_range(stream, group, min=start, max="+", count=_CHUNK)
-        out |= {_s(r["message_id"]) for r in rows}
-        if len(rows) < _CHUNK:
-            return out
-        start = f"({_s(rows[-1]['message_id'])}"
-
-
 async def _entries(redis: Redis, stream: str, upto: str) -> list[tuple[tuple[int, int], str,
                                                                        bytes]]:
     out: list[tuple[tuple[int, int], str, bytes]] = []
@@ -92,10 +69,10 @@ async def rebuild(redis: Redis, learner: Learner, ledger: Ledger, *, group: str,
     report = RebuildReport()
     per_stream = []
     for stream in streams:
-        upto = await _last_delivered(redis, stream, group)
-        if upto is None or _id(upto) == (0, 0):
+        upto = await group_position(redis, stream, group)
+        if _id(upto) == (0, 0):
             continue
-        pending = await _pending(redis, stream, group)
+        pending = {entry_id for entry_id, _ in await pending_entries(redis, stream, group)}
         entries = await _entries(redis, stream, upto)
         report.skipped_pending += sum(1 for e in entries if e[1] in pending)
         per_stream.append([e for e in entries if e[1] not in pending])

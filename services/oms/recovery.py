@@ -28,7 +28,7 @@ from typing import Any
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
-from libs.common.bus import FIELD, Consumer, Output
+from libs.common.bus import FIELD, Consumer, Output, group_position, pending_entries
 from libs.common.errors import ValidationFailed
 from libs.common.events import (
     OrderClosed,
@@ -65,33 +65,6 @@ class RebuildReport:
 
 def _s(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
-
-
-async def group_position(redis: Redis, stream: str, group: str) -> str:
-    """The group's last-delivered-id on `stream` ("0-0" if the stream or group is missing)."""
-    try:
-        groups = await redis.xinfo_groups(stream)
-    except redis_errors.ResponseError:
-        return _NONE
-    for g in groups:
-        if _s(g["name"]) == group:
-            return _s(g["last-delivered-id"])
-    return _NONE
-
-
-async def pending_entries(redis: Redis, stream: str, group: str) -> list[tuple[str, str]]:
-    """(entry id, consumer) of every entry the group has delivered and not acked."""
-    out: list[tuple[str, str]] = []
-    start = "-"
-    while True:
-        try:
-            rows = await redis.xpending_range(stream, group, min=start, max="+", count=_CHUNK)
-        except redis_errors.ResponseError:
-            return out
-        out += [(_s(r["message_id"]), _s(r["consumer"])) for r in rows]
-        if len(rows) < _CHUNK:
-            return out
-        start = f"({out[-1][0]}"
 
 
 async def _entries(redis: Redis, stream: str, after: str, upto: str,

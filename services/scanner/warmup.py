@@ -14,7 +14,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from libs.common.bus import FIELD
+from libs.common.bus import FIELD, NO_POSITION, group_position, pending_entries
 from libs.common.errors import ValidationFailed
 from libs.common.events import BarClosed, Event, InstrumentsUpdated, OrderBookUpdated, decode
 from libs.common.streams import MD_BARS, MD_BOOKS, MD_INSTRUMENTS
@@ -27,18 +27,12 @@ async def _handled(redis: Redis, stream: str, group: str, count: int,
                    keep: Callable[[Event, Event | None], bool]) -> list[Event]:
     """Up to `count` events the group has handled (given and acked), oldest first, taken
     newest first while `keep` holds."""
-    last = None
-    for g in await redis.xinfo_groups(stream):
-        name = g["name"].decode() if isinstance(g["name"], bytes) else g["name"]
-        if name == group:
-            last = g["last-delivered-id"]
-            last = last.decode() if isinstance(last, bytes) else last
-    if not last or last == "0-0":
+    last = await group_position(redis, stream, group)
+    if last == NO_POSITION:
         return []
     # Entries delivered but never acked are handled again (claimed) after the restart, with
     # their outputs published then: replaying them here would throttle those outputs away.
-    pending = {row["message_id"] for row in await redis.xpending_range(
-        stream, group, min="-", max="+", count=100_000)}
+    pending = {entry_id.encode() for entry_id, _ in await pending_entries(redis, stream, group)}
     out: list[Event] = []
     newest: Event | None = None
     for entry_id, fields in await redis.xrevrange(stream, max=last, count=count):
