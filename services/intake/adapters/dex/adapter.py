@@ -198,7 +198,9 @@ class DexPoolAdapter:
                 await self.start()
                 if selected is None:
                     selected = self._select(instrument_ids)
-                items = await self.poll(selected)
+                items = await self._poll_unless_closed(selected)
+                if items is None:  # close() while a request was in flight
+                    break
                 backoff = self._poll_interval_s
                 delay = self._poll_interval_s
             except TemporaryError as e:
@@ -220,6 +222,22 @@ class DexPoolAdapter:
                 yield item
             if await self._wait_closed(delay):
                 break
+
+    async def _poll_unless_closed(self, selected: list[str],
+                                  ) -> list[PoolStateUpdated | BadMessage] | None:
+        """One poll, abandoned (None) as soon as close() is called: a request in flight on a
+        slow or dead node must not keep a closed stream alive for its whole timeout."""
+        poll = asyncio.ensure_future(self.poll(selected))
+        closed = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait({poll, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+        if not poll.done():
+            poll.cancel()
+            await asyncio.gather(poll, return_exceptions=True)
+            return None
+        return poll.result()
 
     async def _wait_closed(self, delay: float) -> bool:
         try:
