@@ -213,7 +213,9 @@ class Consumer:
                                                count=self.batch_size, block=self.block_ms)
             self._ok()
         except redis_errors.ResponseError as e:
-            if "NOGROUP" in str(e):
+            # NOGROUP: the group is gone; UNBLOCKED (Redis 7): the stream was deleted while
+            # this read was blocked on it. Either way the group is recreated at id 0.
+            if "NOGROUP" in str(e) or "UNBLOCKED" in str(e):
                 self._degraded("consumer group was missing (Redis restarted without "
                                "persistence?); recreated it")
                 await self._ensure()

